@@ -1,2 +1,218 @@
-//! (being written)
-pub fn main() -> i32 { 0 }
+//! Command line (SPEC §3): parsing and dispatch.
+
+use crate::collect::{self, HostSnapshot, engine::Engine};
+use crate::config::{self, Config};
+use crate::console_host::ConsoleHost;
+use crate::report::{self, SiteReport};
+use crate::ssh::Pool;
+use clap::{Parser, Subcommand};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Parser)]
+#[command(name = "vigie", version, about = "The lookout post: live supervision, backups and DRP of a production site over SSH")]
+pub struct Cli {
+    /// Configuration file [default: $XDG_CONFIG_HOME/vigie/config.toml]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Offer no action at all: supervision only
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Trust and record unknown host keys (like StrictHostKeyChecking=accept-new); a changed
+    /// key is still refused
+    #[arg(long, global = true)]
+    pub accept_new: bool,
+    /// Colour theme of the console (a file name in themes/)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub theme: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// One refresh of every host, printed; exit 0/1/2/3 = worst state (Nagios)
+    Check {
+        /// Print the JSON document of SPEC §4 instead of a table
+        #[arg(long)]
+        json: bool,
+        /// Refresh this many times, one report per refresh interval (JSON: one object a line)
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        count: u32,
+    },
+    /// Configuration commands
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration without connecting to anything
+    Check,
+}
+
+/// Exit code for usage and configuration errors: UNKNOWN, as Nagios plugins do.
+const EXIT_UNKNOWN: i32 = 3;
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_UNKNOWN } else { 0 };
+        }
+    };
+    init_logging();
+    let path = cli.config.clone().unwrap_or_else(config::default_path);
+    match &cli.command {
+        Some(Command::Config {
+            command: ConfigCommand::Check,
+        }) => config_check(&path),
+        Some(Command::Check { json, count }) => match load(&path) {
+            Ok(cfg) => run_async(check(cfg, cli.accept_new, *json, (*count).max(1))),
+            Err(code) => code,
+        },
+        None => {
+            eprintln!(
+                "vigie: the full-screen console is not in this version yet; `vigie check` gives the same readings"
+            );
+            2
+        }
+    }
+}
+
+fn load(path: &std::path::Path) -> Result<Config, i32> {
+    config::load(path).map_err(|e| {
+        eprintln!("{e}");
+        EXIT_UNKNOWN
+    })
+}
+
+fn config_check(path: &std::path::Path) -> i32 {
+    match load(path) {
+        Err(code) => code,
+        Ok(cfg) => {
+            let supervised = cfg.supervised().count();
+            let jumps: Vec<_> = cfg.hosts.iter().filter_map(|h| h.jump.as_deref()).collect();
+            println!(
+                "{}: OK: site {}, {} supervised host{}{}, refresh every {}",
+                path.display(),
+                cfg.site.name,
+                supervised,
+                if supervised == 1 { "" } else { "s" },
+                if jumps.is_empty() {
+                    String::new()
+                } else {
+                    let mut j = jumps.clone();
+                    j.sort();
+                    j.dedup();
+                    format!(" ({} through {})", jumps.len(), j.join(", "))
+                },
+                humantime(cfg.site.refresh),
+            );
+            for h in &cfg.hosts {
+                let via = h.jump.as_deref().map(|j| format!(" via {j}")).unwrap_or_default();
+                println!(
+                    "  {:<12} {:<10} {:<6} {}@{}:{}{}{}",
+                    h.name,
+                    h.role.word(),
+                    h.datacenter,
+                    h.user,
+                    h.address,
+                    h.port,
+                    via,
+                    if h.supervised { "" } else { "  (jump only)" }
+                );
+            }
+            0
+        }
+    }
+}
+
+fn humantime(d: Duration) -> String {
+    jiff::SignedDuration::try_from(d)
+        .map(|s| format!("{s:#}"))
+        .unwrap_or_else(|_| format!("{d:?}"))
+}
+
+fn run_async<F: Future<Output = i32>>(f: F) -> i32 {
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(f),
+        Err(e) => {
+            eprintln!("vigie: cannot start the runtime: {e}");
+            EXIT_UNKNOWN
+        }
+    }
+}
+
+/// `vigie check`: refresh every host, print, exit with the worst state.
+async fn check(cfg: Config, accept_new: bool, json: bool, count: u32) -> i32 {
+    let cfg = Arc::new(cfg);
+    let mut console = ConsoleHost::new();
+    let pool = Arc::new(Pool::new(collect::routes(&cfg), collect::transport_options(&cfg, accept_new)));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let _engine = Engine::spawn(cfg.clone(), pool, tx);
+    let hosts: Vec<String> = cfg.supervised().map(|h| h.name.clone()).collect();
+    let mut latest: HashMap<String, HostSnapshot> = HashMap::new();
+    let mut delivered: HashMap<String, u32> = HashMap::new();
+
+    // Round k is complete when every host has delivered k snapshots. Every refresh is bounded
+    // (connect per hop, then the command deadline), so the deadline only guards against a
+    // host whose refresh is slower than that; it is then reported with its last reading.
+    let hops = cfg.hosts.len() as u32 + 1;
+    let bound = cfg.ssh.connect_timeout * hops + cfg.ssh.command_timeout + Duration::from_secs(2);
+    let mut exit = 0;
+    for round in 1..=count {
+        let until = Instant::now() + bound + if round == 1 { Duration::ZERO } else { cfg.site.refresh };
+        while !hosts.iter().all(|h| delivered.get(h).copied().unwrap_or(0) >= round) {
+            match tokio::time::timeout_at(until.into(), rx.recv()).await {
+                Ok(Some(snap)) => {
+                    *delivered.entry(snap.name.clone()).or_default() += 1;
+                    latest.insert(snap.name.clone(), snap);
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
+        let snaps: Vec<HostSnapshot> = latest.values().cloned().collect();
+        let report = SiteReport::build(&cfg, &snaps, Some(console.sample()), jiff::Timestamp::now());
+        if json {
+            println!("{}", report::json::render(&report));
+        } else {
+            if round > 1 {
+                println!();
+            }
+            print!("{}", report::table::render(&report));
+        }
+        exit = report.state.exit_code();
+    }
+    exit
+}
+
+fn init_logging() {
+    let dir = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .map(|d| d.join("vigie"));
+    let Some(dir) = dir else { return };
+    if std::fs::create_dir_all(&dir).is_err() {
+        return;
+    }
+    let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("vigie.log")) else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VIGIE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,russh=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+}

@@ -11,3 +11,4 @@ pub mod console_host;
 pub mod probe;
 pub mod report;
 pub mod ssh;
+pub mod text;

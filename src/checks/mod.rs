@@ -2,7 +2,12 @@
 //!
 //! Every function here is pure: readings and thresholds in, `Check`s out.
 
+pub mod hardware;
+pub mod host;
 pub mod range;
+pub mod system;
+
+pub use host::{ExecTiming, HostMemory, evaluate};
 
 use serde::Serialize;
 

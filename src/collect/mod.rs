@@ -1,1 +1,226 @@
-//! (being written)
+//! Collectors: SSH + probe → owned [`HostSnapshot`]s sent to whoever displays them.
+//!
+//! One task per host, so a host that is down, black-holed or frozen never delays another
+//! host's refresh; each task owns its host's evaluation memory (CPU samples, SMART counters).
+
+pub mod engine;
+
+use crate::checks::{self, Check, ExecTiming, HostMemory, State};
+use crate::config::{Config, HostConfig};
+use crate::probe::{ProbeRequest, SCRIPT, report::ProbeReport, sections};
+use crate::ssh::pool::{Freshness, Pool, Route};
+use crate::ssh::{SshError, Target, TransportOptions};
+use std::time::{Duration, Instant};
+
+/// One refresh of one host, owned, ready to render or print.
+#[derive(Debug, Clone)]
+pub struct HostSnapshot {
+    pub name: String,
+    /// Console clock when this refresh finished.
+    pub refreshed_at: jiff::Timestamp,
+    /// When the newest successful reading was taken (older than `refreshed_at` when this
+    /// refresh failed and earlier readings exist).
+    pub reading_at: Option<jiff::Timestamp>,
+    pub state: State,
+    pub checks: Vec<Check>,
+    /// Why this refresh failed, if it did.
+    pub error: Option<SshError>,
+    pub host_key_alert: bool,
+    pub facts: HostFacts,
+    pub stats: ExecStats,
+}
+
+/// What the probe says the host is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostFacts {
+    pub hostname: Option<String>,
+    pub kernel: Option<String>,
+    pub os: Option<String>,
+}
+
+/// Cost of one refresh, for the status line and the benchmarks.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExecStats {
+    /// Whether a new connection had to be made.
+    pub new_connection: bool,
+    /// Connect + key exchange + authentication, when a new connection was made.
+    pub connect: Option<Duration>,
+    /// Exec request → first byte of output.
+    pub first_byte: Option<Duration>,
+    /// Whole exec.
+    pub exec: Option<Duration>,
+    pub bytes_in: usize,
+    pub slow_sections: bool,
+}
+
+/// Timeouts applied to one refresh.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadlines {
+    /// For the first byte of the probe's output: a host that cannot say its clock within the
+    /// connect timeout is not answering.
+    pub first_byte: Duration,
+    pub total: Duration,
+}
+
+impl Deadlines {
+    pub fn from_config(config: &Config) -> Self {
+        Deadlines {
+            first_byte: config.ssh.connect_timeout,
+            total: config.ssh.command_timeout,
+        }
+    }
+}
+
+/// The routes the pool needs: every host, supervised or only a jump.
+pub fn routes(config: &Config) -> Vec<Route> {
+    config.hosts.iter().map(route).collect()
+}
+
+fn route(host: &HostConfig) -> Route {
+    let identities = if host.identities.is_empty() {
+        crate::ssh::auth::default_identities()
+    } else {
+        host.identities.clone()
+    };
+    Route {
+        target: Target {
+            name: host.name.clone(),
+            address: host.address.clone(),
+            port: host.port,
+            user: host.user.clone(),
+            identities,
+        },
+        jump: host.jump.clone(),
+    }
+}
+
+pub fn transport_options(config: &Config, accept_new: bool) -> TransportOptions {
+    TransportOptions {
+        known_hosts: config.ssh.known_hosts.clone(),
+        accept_new,
+        connect_timeout: config.ssh.connect_timeout,
+        keepalive: config.ssh.keepalive,
+    }
+}
+
+/// Per-host state a collector keeps between refreshes.
+#[derive(Debug, Default)]
+pub struct HostTracker {
+    pub memory: HostMemory,
+    pub refreshes: u64,
+    pub last_reading: Option<jiff::Timestamp>,
+    pub facts: HostFacts,
+}
+
+/// Refresh one host once: connect if needed, run the probe, evaluate.
+pub async fn refresh_host(
+    pool: &Pool,
+    host: &HostConfig,
+    tracker: &mut HostTracker,
+    slow_every: u32,
+    deadlines: Deadlines,
+) -> HostSnapshot {
+    let slow = tracker.refreshes % u64::from(slow_every.max(1)) == 0;
+    tracker.refreshes += 1;
+    let mut stats = ExecStats {
+        slow_sections: slow,
+        ..Default::default()
+    };
+    let started = Instant::now();
+    let result = async {
+        let (conn, fresh) = pool.get(&host.name).await?;
+        if fresh == Freshness::New {
+            stats.new_connection = true;
+            stats.connect = Some(conn.setup);
+        }
+        let request = ProbeRequest::new(slow, tracker.memory.needs_cpu_second_sample());
+        let exec_started = Instant::now();
+        let out = conn
+            .exec(&request.command(), SCRIPT.as_bytes(), deadlines.first_byte, deadlines.total)
+            .await;
+        if let Err(e) = &out {
+            // A connection that let an exec time out is not trusted for the next one.
+            if matches!(e, SshError::NoAnswer(_) | SshError::CommandTimeout(_) | SshError::Lost(_)) {
+                pool.drop_connection(&host.name).await;
+            }
+        }
+        let out = out?;
+        stats.exec = Some(exec_started.elapsed());
+        Ok::<_, SshError>((request, out))
+    }
+    .await;
+
+    let now = jiff::Timestamp::now();
+    match result {
+        Ok((request, out)) => {
+            stats.bytes_in = out.stdout.len() + out.stderr.len();
+            stats.first_byte = Duration::try_from(out.first_byte - out.sent).ok();
+            let sections = sections::split(&out.stdout, &request.nonce);
+            let report = ProbeReport::from_sections(&sections);
+            let timing = ExecTiming {
+                sent: out.sent,
+                first_byte: out.first_byte,
+            };
+            let mut list = vec![availability_ok(&stats)];
+            list.extend(checks::evaluate(host, &report, &timing, &mut tracker.memory));
+            if out.truncated {
+                list.push(Check::new(
+                    "system.availability.output",
+                    State::Warn,
+                    "probe output exceeded 8 MiB and was cut",
+                ));
+            }
+            tracker.last_reading = Some(now);
+            tracker.facts = facts(&report);
+            HostSnapshot {
+                name: host.name.clone(),
+                refreshed_at: now,
+                reading_at: Some(now),
+                state: checks::worst(list.iter().map(|c| c.state)),
+                checks: list,
+                error: None,
+                host_key_alert: false,
+                facts: tracker.facts.clone(),
+                stats,
+            }
+        }
+        Err(e) => {
+            let _ = started;
+            let alert = e.is_host_key_alert();
+            let check = Check::new("system.availability", State::Crit, e.to_string());
+            HostSnapshot {
+                name: host.name.clone(),
+                refreshed_at: now,
+                reading_at: tracker.last_reading,
+                state: State::Crit,
+                checks: vec![check],
+                error: Some(e),
+                host_key_alert: alert,
+                facts: tracker.facts.clone(),
+                stats,
+            }
+        }
+    }
+}
+
+fn availability_ok(stats: &ExecStats) -> Check {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    match (stats.connect, stats.first_byte) {
+        (Some(c), _) => Check::new("system.availability", State::Ok, format!("ssh up, connected in {:.0} ms", ms(c)))
+            .with_value(ms(c), "ms"),
+        (None, Some(f)) => Check::new("system.availability", State::Ok, format!("ssh up, answered in {:.0} ms", ms(f)))
+            .with_value(ms(f), "ms"),
+        (None, None) => Check::new("system.availability", State::Ok, "ssh up"),
+    }
+}
+
+fn facts(report: &ProbeReport) -> HostFacts {
+    match &report.host {
+        Ok(h) => HostFacts {
+            hostname: Some(h.hostname.clone()),
+            kernel: Some(h.kernel.clone()),
+            os: h.os.clone(),
+        },
+        Err(_) => HostFacts::default(),
+    }
+}

@@ -1,6 +1,7 @@
 //! The agentless probe: one POSIX sh script, one exec per host per refresh.
 
 pub mod parse;
+pub mod report;
 pub mod sections;
 
 /// The probe script, sent on the exec channel's stdin.

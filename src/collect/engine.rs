@@ -1,0 +1,64 @@
+//! The running collector: one task per supervised host, each on its own refresh schedule,
+//! sending owned snapshots over a channel. Nothing here is shared with the render path.
+
+use super::{Deadlines, HostSnapshot, HostTracker, refresh_host};
+use crate::config::Config;
+use crate::ssh::Pool;
+use std::sync::Arc;
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
+
+pub struct Engine {
+    tasks: Vec<JoinHandle<()>>,
+    wake: Arc<Notify>,
+}
+
+impl Engine {
+    /// Start refreshing every supervised host of `config` through `pool`.
+    pub fn spawn(config: Arc<Config>, pool: Arc<Pool>, tx: mpsc::UnboundedSender<HostSnapshot>) -> Engine {
+        let wake = Arc::new(Notify::new());
+        let deadlines = Deadlines::from_config(&config);
+        let tasks = config
+            .supervised()
+            .map(|host| {
+                let host = host.clone();
+                let pool = pool.clone();
+                let tx = tx.clone();
+                let wake = wake.clone();
+                let refresh = config.site.refresh;
+                let slow_every = config.ssh.slow_every;
+                tokio::spawn(async move {
+                    let mut tracker = HostTracker::default();
+                    let mut tick = tokio::time::interval(refresh);
+                    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+                    tick.tick().await; // the first tick is immediate
+                    loop {
+                        let snap = refresh_host(&pool, &host, &mut tracker, slow_every, deadlines).await;
+                        if tx.send(snap).is_err() {
+                            return; // nobody listens any more
+                        }
+                        tokio::select! {
+                            _ = tick.tick() => {}
+                            _ = wake.notified() => tick.reset(),
+                        }
+                    }
+                })
+            })
+            .collect();
+        Engine { tasks, wake }
+    }
+
+    /// Refresh every host now instead of at its next tick (`r` in the console).
+    pub fn refresh_now(&self) {
+        self.wake.notify_waiters();
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! The file as written: serde structs mirroring the TOML, with spans on every value that is
+//! checked after deserialisation. Every table refuses unknown keys.
+
+use super::values::{Loose, OneOrMany, TableOf};
+use serde::Deserialize;
+use serde_spanned::Spanned;
+use std::collections::BTreeMap;
+
+/// `[site]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSite {
+    pub name: Spanned<String>,
+    pub refresh: Option<Spanned<Loose>>,
+    pub timezone: Option<Spanned<String>>,
+}
+
+/// `[ssh]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSsh {
+    pub user: Option<Spanned<String>>,
+    pub identity: Option<Spanned<OneOrMany>>,
+    pub known_hosts: Option<Spanned<String>>,
+    pub connect_timeout: Option<Spanned<Loose>>,
+    pub command_timeout: Option<Spanned<Loose>>,
+    pub keepalive: Option<Spanned<Loose>>,
+    pub slow_every: Option<Spanned<Loose>>,
+    pub config: Option<Spanned<String>>,
+    pub use_ssh_config: Option<bool>,
+}
+
+/// `{ warn = "…", crit = "…" }`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLevels {
+    pub warn: Option<Spanned<Loose>>,
+    pub crit: Option<Spanned<Loose>>,
+}
+
+/// `[thresholds]` and `[hosts.thresholds]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawThresholds {
+    pub partition: Option<TableOf<RawLevels>>,
+    pub inodes: Option<TableOf<RawLevels>>,
+    pub load: Option<TableOf<RawLevels>>,
+    pub cpu: Option<TableOf<RawLevels>>,
+    pub memory: Option<TableOf<RawLevels>>,
+    pub swap: Option<TableOf<RawLevels>>,
+    pub time_drift: Option<TableOf<RawLevels>>,
+    pub mounts: Option<TableOf<BTreeMap<Spanned<String>, TableOf<RawLevels>>>>,
+}
+
+/// One `[[hosts]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHost {
+    pub name: Spanned<String>,
+    pub address: Option<Spanned<String>>,
+    pub port: Option<Spanned<Loose>>,
+    pub user: Option<Spanned<String>>,
+    pub identity: Option<Spanned<OneOrMany>>,
+    pub role: Spanned<String>,
+    pub datacenter: Spanned<String>,
+    pub jump: Option<Spanned<String>>,
+    pub public_address: Option<Spanned<String>>,
+    #[serde(default)]
+    pub processes: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub services: Vec<Spanned<String>>,
+    pub thresholds: Option<TableOf<RawThresholds>>,
+}

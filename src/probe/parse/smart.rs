@@ -1,0 +1,614 @@
+//! `smart`: per device, a line `@@dev <path> <type>`, the output of
+//! `smartctl -j -H -A -i [-d type] <path>` (JSON; text from smartctl 6, which has no `-j`),
+//! then `@@rc <exit status>`.
+
+use super::{ParseError, clean, key_value, leading_u64};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Ata,
+    Nvme,
+    Scsi,
+}
+
+impl Protocol {
+    pub fn word(self) -> &'static str {
+        match self {
+            Protocol::Ata => "ATA",
+            Protocol::Nvme => "NVMe",
+            Protocol::Scsi => "SCSI",
+        }
+    }
+}
+
+/// The error counters that must never rise on a healthy disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Counter {
+    /// ATA 5 Reallocated_Sector_Ct.
+    Reallocated,
+    /// ATA 197 Current_Pending_Sector: sectors that cannot be read now.
+    Pending,
+    /// ATA 198 Offline_Uncorrectable.
+    OfflineUncorrectable,
+    /// ATA 199 UDMA_CRC_Error_Count: cabling/backplane errors.
+    UdmaCrc,
+    /// NVMe "Media and Data Integrity Errors".
+    MediaErrors,
+    /// SCSI "Elements in grown defect list".
+    GrownDefects,
+}
+
+impl Counter {
+    pub fn label(self) -> &'static str {
+        match self {
+            Counter::Reallocated => "reallocated",
+            Counter::Pending => "pending",
+            Counter::OfflineUncorrectable => "uncorrectable",
+            Counter::UdmaCrc => "CRC errors",
+            Counter::MediaErrors => "media errors",
+            Counter::GrownDefects => "grown defects",
+        }
+    }
+
+    fn from_ata_id(id: u64) -> Option<Counter> {
+        Some(match id {
+            5 => Counter::Reallocated,
+            197 => Counter::Pending,
+            198 => Counter::OfflineUncorrectable,
+            199 => Counter::UdmaCrc,
+            _ => return None,
+        })
+    }
+}
+
+/// smartctl's exit status bits (man smartctl, "RETURN VALUES").
+pub mod exit_bits {
+    /// Command line did not parse.
+    pub const CMDLINE: i32 = 1 << 0;
+    /// Device open failed, or the device did not return an IDENTIFY response
+    /// (also: in a low-power mode with `-n`).
+    pub const OPEN: i32 = 1 << 1;
+    /// Some SMART or other ATA command failed, or a SMART data checksum error.
+    pub const COMMAND: i32 = 1 << 2;
+    /// SMART status check returned "DISK FAILING".
+    pub const FAILING: i32 = 1 << 3;
+    /// Prefail attributes at or below threshold now.
+    pub const PREFAIL_NOW: i32 = 1 << 4;
+    /// Usage or prefail attributes were at or below threshold in the past.
+    pub const THRESHOLD_PAST: i32 = 1 << 5;
+    /// The error log has errors.
+    pub const ERROR_LOG: i32 = 1 << 6;
+    /// The self-test log has errors.
+    pub const SELFTEST_LOG: i32 = 1 << 7;
+}
+
+/// One device as smartctl reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SmartDevice {
+    /// e.g. "/dev/sda", "/dev/nvme0", "/dev/bus/0".
+    pub device: String,
+    /// The `-d` type from `smartctl --scan-open` ("sat", "nvme", "megaraid,0"…) or "auto".
+    pub dev_type: String,
+    /// smartctl's exit status: from its JSON when there is one, else the `@@rc` line.
+    pub exit_status: Option<i32>,
+    /// smartctl was killed by `timeout` (status 124 or 137 and no complete output).
+    pub timed_out: bool,
+    pub protocol: Option<Protocol>,
+    pub model: Option<String>,
+    pub serial: Option<String>,
+    /// `Some(false)`: the device lacks SMART (virtual disks, some USB bridges).
+    pub smart_available: Option<bool>,
+    /// The overall health self-assessment.
+    pub passed: Option<bool>,
+    pub counters: Vec<(Counter, u64)>,
+    /// ATA attributes at or below their threshold now (WHEN_FAILED = now).
+    pub failing_attributes: Vec<String>,
+    /// NVMe critical warning bitmask (0 = none).
+    pub nvme_critical_warning: Option<u64>,
+    /// smartctl's own error messages, or what was wrong with its output.
+    pub messages: Vec<String>,
+}
+
+impl SmartDevice {
+    /// The name used in check ids: the path without `/dev/`, and for devices behind a RAID
+    /// controller (one path, several disks) the type too: `bus/0:megaraid,3`.
+    pub fn id(&self) -> String {
+        let dev = self.device.strip_prefix("/dev/").unwrap_or(&self.device);
+        if self.dev_type.contains(',') {
+            format!("{dev}:{}", self.dev_type)
+        } else {
+            dev.to_string()
+        }
+    }
+
+    pub fn counter(&self, c: Counter) -> Option<u64> {
+        self.counters.iter().find(|(k, _)| *k == c).map(|(_, v)| *v)
+    }
+
+    /// Nothing usable was read from the device.
+    pub fn unreadable(&self) -> bool {
+        self.passed.is_none() && self.counters.is_empty() && self.nvme_critical_warning.is_none()
+    }
+
+    fn bit(&self, b: i32) -> bool {
+        !self.timed_out
+            && self
+                .exit_status
+                .is_some_and(|rc| (0..=255).contains(&rc) && rc & b != 0)
+    }
+
+    /// smartctl says the disk is failing, or a prefail attribute is at its threshold now.
+    pub fn failing(&self) -> bool {
+        self.passed == Some(false)
+            || self.bit(exit_bits::FAILING)
+            || self.bit(exit_bits::PREFAIL_NOW)
+            || !self.failing_attributes.is_empty()
+            || self.nvme_critical_warning.is_some_and(|w| w != 0)
+    }
+
+    /// An attribute was at or below its threshold in the past (not now).
+    pub fn failed_in_the_past(&self) -> bool {
+        self.bit(exit_bits::THRESHOLD_PAST)
+    }
+
+    /// smartctl could not open or query the device.
+    pub fn command_failed(&self) -> bool {
+        self.bit(exit_bits::CMDLINE) || self.bit(exit_bits::OPEN) || self.bit(exit_bits::COMMAND)
+    }
+}
+
+/// The NVMe critical warning bits, in words.
+pub fn nvme_warnings(w: u64) -> Vec<&'static str> {
+    const BITS: [(u64, &str); 6] = [
+        (0x01, "spare below threshold"),
+        (0x02, "temperature out of range"),
+        (0x04, "reliability degraded"),
+        (0x08, "media read-only"),
+        (0x10, "volatile memory backup failed"),
+        (0x20, "persistent memory unreliable"),
+    ];
+    let mut out: Vec<&str> = BITS
+        .iter()
+        .filter(|(b, _)| w & b != 0)
+        .map(|(_, s)| *s)
+        .collect();
+    if w & !0x3f != 0 {
+        out.push("unknown warning");
+    }
+    out
+}
+
+fn protocol_of_type(t: &str) -> Option<Protocol> {
+    let last = t.rsplit('+').next().unwrap_or(t);
+    match last.split(',').next().unwrap_or(last) {
+        "ata" | "sat" | "usbsunplus" | "usbjmicron" | "usbcypress" | "usbprolific" => {
+            Some(Protocol::Ata)
+        }
+        "nvme" | "sntasmedia" | "sntjmicron" | "sntrealtek" => Some(Protocol::Nvme),
+        "scsi" => Some(Protocol::Scsi),
+        _ => None,
+    }
+}
+
+fn text_of(v: &Value, ptr: &str) -> Option<String> {
+    v.pointer(ptr)
+        .and_then(Value::as_str)
+        .map(|s| clean(s, 60))
+        .filter(|s| !s.is_empty())
+}
+
+fn from_json(dev: &mut SmartDevice, v: &Value) {
+    match v.pointer("/device/protocol").and_then(Value::as_str) {
+        Some("ATA") => dev.protocol = Some(Protocol::Ata),
+        Some("NVMe") => dev.protocol = Some(Protocol::Nvme),
+        Some("SCSI") => dev.protocol = Some(Protocol::Scsi),
+        _ => {}
+    }
+    dev.model = text_of(v, "/model_name")
+        .or_else(|| text_of(v, "/scsi_model_name"))
+        .or_else(
+            || match (text_of(v, "/scsi_vendor"), text_of(v, "/scsi_product")) {
+                (Some(a), Some(b)) => Some(format!("{a} {b}")),
+                (a, b) => a.or(b),
+            },
+        );
+    dev.serial = text_of(v, "/serial_number");
+    dev.smart_available = v
+        .pointer("/smart_support/available")
+        .and_then(Value::as_bool);
+    dev.passed = v.pointer("/smart_status/passed").and_then(Value::as_bool);
+    if let Some(rc) = v
+        .pointer("/smartctl/exit_status")
+        .and_then(Value::as_i64)
+        .and_then(|x| i32::try_from(x).ok())
+    {
+        dev.exit_status = Some(rc);
+    }
+    if let Some(table) = v
+        .pointer("/ata_smart_attributes/table")
+        .and_then(Value::as_array)
+    {
+        for a in table {
+            let id = a.get("id").and_then(Value::as_u64);
+            if let Some(c) = id.and_then(Counter::from_ata_id)
+                && let Some(raw) = a.pointer("/raw/value").and_then(Value::as_u64)
+            {
+                dev.counters.push((c, raw));
+            }
+            if a.get("when_failed").and_then(Value::as_str) == Some("now") {
+                let name = a.get("name").and_then(Value::as_str).unwrap_or("attribute");
+                dev.failing_attributes.push(clean(name, 40));
+            }
+        }
+    }
+    if let Some(log) = v.get("nvme_smart_health_information_log") {
+        dev.nvme_critical_warning = log.get("critical_warning").and_then(Value::as_u64);
+        if let Some(m) = log.get("media_errors").and_then(Value::as_u64) {
+            dev.counters.push((Counter::MediaErrors, m));
+        }
+    }
+    if dev.nvme_critical_warning.is_none() {
+        dev.nvme_critical_warning = v
+            .pointer("/smart_status/nvme/value")
+            .and_then(Value::as_u64);
+    }
+    if let Some(g) = v.get("scsi_grown_defect_list").and_then(Value::as_u64) {
+        dev.counters.push((Counter::GrownDefects, g));
+    }
+    if let Some(msgs) = v.pointer("/smartctl/messages").and_then(Value::as_array) {
+        for m in msgs {
+            let severe = m.get("severity").and_then(Value::as_str) != Some("information");
+            if let (true, Some(s)) = (severe, m.get("string").and_then(Value::as_str)) {
+                dev.messages.push(clean(s, 120));
+            }
+        }
+    }
+}
+
+fn from_text(dev: &mut SmartDevice, text: &str) {
+    let mut in_attributes = false;
+    let mut vendor = None;
+    let mut product = None;
+    for line in text.lines() {
+        if line.contains("UNRECOGNIZED OPTION") {
+            dev.messages
+                .push("smartctl is older than 7.0 and has no JSON output (-j)".to_string());
+        }
+        if let Some(v) = key_value(line, "Device Model") {
+            dev.model = Some(clean(v, 60));
+            dev.protocol = Some(Protocol::Ata);
+        } else if let Some(v) = key_value(line, "Model Number") {
+            dev.model = Some(clean(v, 60));
+            dev.protocol = Some(Protocol::Nvme);
+        } else if let Some(v) = key_value(line, "Vendor") {
+            vendor = Some(clean(v, 30));
+            dev.protocol = Some(Protocol::Scsi);
+        } else if let Some(v) = key_value(line, "Product") {
+            product = Some(clean(v, 30));
+        } else if let Some(v) =
+            key_value(line, "Serial Number").or_else(|| key_value(line, "Serial number"))
+        {
+            dev.serial = Some(clean(v, 60)).filter(|s| !s.is_empty());
+        } else if let Some(v) = key_value(line, "SMART support is") {
+            if v.starts_with("Unavailable") {
+                dev.smart_available = Some(false);
+            } else if v.starts_with("Available") {
+                dev.smart_available = Some(true);
+            }
+        } else if let Some(v) = key_value(line, "SMART overall-health self-assessment test result")
+        {
+            dev.passed = Some(v == "PASSED");
+        } else if let Some(v) = key_value(line, "SMART Health Status") {
+            dev.passed = Some(v == "OK");
+        } else if let Some(v) = key_value(line, "Critical Warning") {
+            dev.nvme_critical_warning = v
+                .strip_prefix("0x")
+                .and_then(|h| u64::from_str_radix(h, 16).ok());
+        } else if let Some(v) = key_value(line, "Media and Data Integrity Errors") {
+            if let Some(n) = leading_u64(&v.replace(',', "")) {
+                dev.counters.push((Counter::MediaErrors, n));
+            }
+        } else if let Some(v) = key_value(line, "Elements in grown defect list") {
+            if let Some(n) = leading_u64(v) {
+                dev.counters.push((Counter::GrownDefects, n));
+            }
+        } else if line.starts_with("ID# ATTRIBUTE_NAME") {
+            in_attributes = true;
+        } else if in_attributes {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            if w.is_empty() {
+                in_attributes = false;
+                continue;
+            }
+            // ID NAME FLAG VALUE WORST THRESH TYPE UPDATED WHEN_FAILED RAW_VALUE…
+            let (Some(id), Some(name)) = (w.first().and_then(|x| x.parse::<u64>().ok()), w.get(1))
+            else {
+                continue;
+            };
+            if let Some(c) = Counter::from_ata_id(id)
+                && let Some(raw) = w.get(9).and_then(|r| leading_u64(r))
+            {
+                dev.counters.push((c, raw));
+            }
+            if w.get(8).is_some_and(|f| *f == "FAILING_NOW") {
+                dev.failing_attributes.push(clean(name, 40));
+            }
+        }
+    }
+    if dev.model.is_none() {
+        dev.model = match (vendor, product) {
+            (Some(a), Some(b)) => Some(format!("{a} {b}")),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
+fn device(header: &str, lines: &[&str], rc: Option<i32>) -> SmartDevice {
+    let mut words = header.split_whitespace();
+    let mut dev = SmartDevice {
+        device: clean(words.next().unwrap_or("?"), 60),
+        dev_type: clean(words.next().unwrap_or("auto"), 30),
+        ..SmartDevice::default()
+    };
+    dev.protocol = protocol_of_type(&dev.dev_type);
+    let text = lines.join("\n");
+    let trimmed = text.trim_start();
+    let json = trimmed.starts_with('{');
+    if json {
+        match serde_json::from_str::<Value>(trimmed) {
+            Ok(v) => from_json(&mut dev, &v),
+            Err(e) => dev
+                .messages
+                .push(format!("smartctl output is not valid JSON ({e})")),
+        }
+    } else {
+        from_text(&mut dev, &text);
+        if dev.unreadable()
+            && dev.messages.is_empty()
+            && let Some(first) = lines.iter().map(|l| l.trim()).find(|l| !l.is_empty())
+        {
+            dev.messages.push(clean(first, 120));
+        }
+    }
+    // 124 is both timeout's status and a possible smartctl bitmask: it is a timeout when
+    // smartctl's own JSON did not say so (or, in text mode, when nothing could be read).
+    let json_rc = dev.exit_status;
+    let killed = matches!(rc, Some(124) | Some(137));
+    dev.timed_out = killed
+        && if json {
+            json_rc != rc
+        } else {
+            dev.unreadable()
+        };
+    dev.exit_status = json_rc.or(rc);
+    dev
+}
+
+pub fn parse(body: &str) -> Result<Vec<SmartDevice>, ParseError> {
+    let mut devices = Vec::new();
+    let mut preamble = Vec::new();
+    let mut current: Option<(&str, Vec<&str>)> = None;
+    for line in body.lines() {
+        // smartctl killed mid-line leaves `@@rc N` at the end of its last, unfinished line.
+        let (line, rc_line) = match line.rfind("@@rc ") {
+            Some(i) if i > 0 => (line.get(..i).unwrap_or(""), line.get(i..)),
+            _ => (line, None),
+        };
+        if let (Some(rc), Some((_, lines))) = (rc_line, current.as_mut()) {
+            lines.push(line);
+            let rc = rc.strip_prefix("@@rc ").and_then(|r| r.trim().parse().ok());
+            if let Some((header, lines)) = current.take() {
+                devices.push(device(header, &lines, rc));
+            }
+            continue;
+        }
+        if let Some(h) = line.strip_prefix("@@dev ") {
+            if let Some((header, lines)) = current.take() {
+                devices.push(device(header, &lines, None));
+            }
+            current = Some((h, Vec::new()));
+        } else if let Some(rc) = line.strip_prefix("@@rc ") {
+            if let Some((header, lines)) = current.take() {
+                devices.push(device(header, &lines, rc.trim().parse().ok()));
+            }
+        } else if let Some((_, lines)) = current.as_mut() {
+            lines.push(line);
+        } else if !line.trim().is_empty() {
+            preamble.push(line);
+        }
+    }
+    if let Some((header, lines)) = current.take() {
+        devices.push(device(header, &lines, None));
+    }
+    if devices.is_empty()
+        && let Some(first) = preamble.first()
+    {
+        return Err(ParseError::new(format!("smartctl: {}", clean(first, 100))));
+    }
+    Ok(devices)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) const SATA_SSD: &str =
+        include_str!("../../../tests/fixtures/probe/smart_sata_ssd.json");
+    pub(crate) const HDD_FAILING: &str =
+        include_str!("../../../tests/fixtures/probe/smart_hdd_failing.json");
+    pub(crate) const NVME_WARNING: &str =
+        include_str!("../../../tests/fixtures/probe/smart_nvme_warning.json");
+    pub(crate) const SAS: &str = include_str!("../../../tests/fixtures/probe/smart_sas.json");
+    pub(crate) const V6_TEXT: &str =
+        include_str!("../../../tests/fixtures/probe/smart_v6_text.txt");
+
+    /// A smart section body as the probe frames it.
+    pub(crate) fn body(devs: &[(&str, &str, &str, i32)]) -> String {
+        devs.iter()
+            .map(|(d, t, out, rc)| format!("@@dev {d} {t}\n{out}@@rc {rc}\n"))
+            .collect()
+    }
+
+    fn one(dev: &str, t: &str, out: &str, rc: i32) -> SmartDevice {
+        let mut v = parse(&body(&[(dev, t, out, rc)])).unwrap();
+        assert_eq!(v.len(), 1);
+        v.remove(0)
+    }
+
+    #[test]
+    fn healthy_sata_ssd() {
+        // smartctl 7.3, Samsung SSD 860 EVO on Debian 12.
+        let d = one("/dev/sda", "sat", SATA_SSD, 0);
+        assert_eq!(d.id(), "sda");
+        assert_eq!(d.protocol, Some(Protocol::Ata));
+        assert_eq!(d.model.as_deref(), Some("Samsung SSD 860 EVO 500GB"));
+        assert_eq!(d.serial.as_deref(), Some("S3Z2NB0K812345X"));
+        assert_eq!(d.passed, Some(true));
+        assert_eq!(d.counter(Counter::Reallocated), Some(0));
+        assert_eq!(d.counter(Counter::UdmaCrc), Some(0));
+        assert_eq!(
+            d.counter(Counter::Pending),
+            None,
+            "the 860 EVO has no attribute 197"
+        );
+        assert!(!d.failing() && !d.command_failed());
+    }
+
+    #[test]
+    fn failing_hdd() {
+        // smartctl 7.2, Seagate ST3000DM001 on RHEL 8.
+        let d = one("/dev/sdb", "sat", HDD_FAILING, 24);
+        assert_eq!(d.passed, Some(false));
+        assert!(d.failing());
+        assert_eq!(d.counter(Counter::Reallocated), Some(3960));
+        assert_eq!(d.counter(Counter::Pending), Some(48));
+        assert_eq!(d.counter(Counter::OfflineUncorrectable), Some(48));
+        assert_eq!(d.failing_attributes, ["Reallocated_Sector_Ct"]);
+    }
+
+    #[test]
+    fn nvme_with_critical_warning() {
+        // smartctl 7.4, Samsung 970 EVO Plus on Debian 13.
+        let d = one("/dev/nvme0", "nvme", NVME_WARNING, 8);
+        assert_eq!(d.id(), "nvme0");
+        assert_eq!(d.protocol, Some(Protocol::Nvme));
+        assert_eq!(d.nvme_critical_warning, Some(4));
+        assert_eq!(nvme_warnings(4), ["reliability degraded"]);
+        assert_eq!(d.counter(Counter::MediaErrors), Some(12));
+        assert!(d.failing());
+    }
+
+    #[test]
+    fn sas_disk() {
+        // smartctl 7.3, Seagate ST600MM0006 SAS on Debian 12.
+        let d = one("/dev/sdc", "scsi", SAS, 0);
+        assert_eq!(d.protocol, Some(Protocol::Scsi));
+        assert_eq!(d.model.as_deref(), Some("SEAGATE ST600MM0006"));
+        assert_eq!(d.counter(Counter::GrownDefects), Some(7));
+        assert_eq!(d.passed, Some(true));
+        assert!(!d.failing());
+    }
+
+    #[test]
+    fn smartctl6_text() {
+        // smartctl 6.6, WD Red on Debian 10 (no -j: text output).
+        let d = one("/dev/sdd", "sat", V6_TEXT, 0);
+        assert_eq!(d.model.as_deref(), Some("WDC WD20EFRX-68EUZN0"));
+        assert_eq!(d.serial.as_deref(), Some("WD-WCC4M1KXY7Z2"));
+        assert_eq!(d.passed, Some(true));
+        assert_eq!(d.counter(Counter::Pending), Some(2));
+        assert_eq!(d.counter(Counter::Reallocated), Some(0));
+        assert_eq!(d.counter(Counter::UdmaCrc), Some(0));
+        assert!(!d.failing());
+    }
+
+    #[test]
+    fn smartctl6_given_j() {
+        let out = "smartctl: invalid option -- 'j'\n=======> UNRECOGNIZED OPTION: j\n\nUse smartctl -h to get a usage summary\n\n";
+        let d = one("/dev/sda", "sat", out, 1);
+        assert!(d.unreadable() && d.command_failed());
+        assert!(d.messages[0].contains("older than 7.0"));
+    }
+
+    #[test]
+    fn text_scsi_and_nvme() {
+        let scsi = "=== START OF INFORMATION SECTION ===\nVendor:               HGST\nProduct:              HUC101860CSS200\n\
+                    Serial number:        0BGK1234\n=== START OF READ SMART DATA SECTION ===\n\
+                    SMART Health Status: FAILURE PREDICTION THRESHOLD EXCEEDED [asc=5d, ascq=10]\n\n\
+                    Elements in grown defect list: 1024\n";
+        let d = one("/dev/sde", "scsi", scsi, 8);
+        assert_eq!(d.model.as_deref(), Some("HGST HUC101860CSS200"));
+        assert_eq!(d.passed, Some(false));
+        assert_eq!(d.counter(Counter::GrownDefects), Some(1024));
+        let nvme = "Model Number:                       INTEL SSDPE2KX010T8\nSerial Number:                      PHLJ0000\n\
+                    SMART overall-health self-assessment test result: PASSED\n\
+                    Critical Warning:                   0x00\nMedia and Data Integrity Errors:    1,234\n";
+        let d = one("/dev/nvme1", "nvme", nvme, 0);
+        assert_eq!(d.nvme_critical_warning, Some(0));
+        assert_eq!(d.counter(Counter::MediaErrors), Some(1234));
+    }
+
+    #[test]
+    fn megaraid_ids_and_timeouts() {
+        let v = parse(&body(&[
+            ("/dev/bus/0", "megaraid,0", SATA_SSD, 0),
+            (
+                "/dev/bus/0",
+                "megaraid,1",
+                "{\n  \"json_format_version\": [",
+                124,
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(v[0].id(), "bus/0:megaraid,0");
+        assert_eq!(v[1].id(), "bus/0:megaraid,1");
+        assert!(v[1].unreadable());
+        assert_eq!(v[1].exit_status, Some(124));
+        assert!(v[1].timed_out);
+        assert!(
+            !v[1].command_failed(),
+            "124 is timeout's status, not smartctl's bits"
+        );
+        // The same 124 as smartctl's own bitmask, with complete JSON, is not a timeout.
+        let json = r#"{"smartctl":{"exit_status":124},"smart_status":{"passed":false}}"#;
+        let d = one("/dev/sda", "sat", &format!("{json}\n"), 124);
+        assert!(!d.timed_out && d.failing() && d.command_failed());
+    }
+
+    #[test]
+    fn device_without_smart() {
+        let out = r#"{"device":{"name":"/dev/sda","type":"scsi","protocol":"SCSI"},"scsi_model_name":"QEMU QEMU HARDDISK","smart_support":{"available":false,"enabled":false},"smartctl":{"exit_status":4}}"#;
+        let d = one("/dev/sda", "scsi", &format!("{out}\n"), 4);
+        assert_eq!(d.smart_available, Some(false));
+        assert_eq!(d.model.as_deref(), Some("QEMU QEMU HARDDISK"));
+    }
+
+    #[test]
+    fn empty_and_broken_bodies() {
+        assert!(parse("").unwrap().is_empty());
+        assert!(parse("smartctl: permission denied\n").is_err());
+        // Cut short: no @@rc.
+        let v = parse("@@dev /dev/sda sat\n{\"smart_status\":").unwrap();
+        assert_eq!(v[0].exit_status, None);
+        assert!(v[0].unreadable());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(s in proptest::prelude::any::<String>()) {
+            for d in parse(&s).unwrap_or_default() {
+                let _ = (d.id(), d.failing(), d.unreadable(), d.command_failed());
+            }
+            let _ = parse(&format!("@@dev /dev/sda sat\n{s}\n@@rc 0\n"));
+            let _ = parse(&format!("@@dev /dev/sda sat\n{{{s}\n@@rc 0\n"));
+        }
+
+        #[test]
+        fn any_bits_never_panic(w in proptest::prelude::any::<u64>(), rc in proptest::prelude::any::<i32>()) {
+            let _ = nvme_warnings(w);
+            let d = SmartDevice { exit_status: Some(rc), ..SmartDevice::default() };
+            let _ = (d.failing(), d.command_failed(), d.failed_in_the_past());
+        }
+    }
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the Vigie lab needs (tests/lab/lab.sh).
+# Idempotent: does nothing when everything is installed; otherwise runs
+# `apt-get update` once, then installs only the missing packages.
+set -euo pipefail
+
+PACKAGES=(openssh-server openssh-client iproute2 util-linux procps rsync smartmontools quota coreutils)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [[ $status == "install ok installed" ]] || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+    exit 0
+fi
+
+if ((EUID != 0)); then
+    echo "install-deps: missing packages ${missing[*]}; run this script as root" >&2
+    exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# policy-rc.d may forbid starting services: that is fine, the lab starts sshd by hand.
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
