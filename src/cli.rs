@@ -12,7 +12,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Parser)]
-#[command(name = "vigie", version, about = "The lookout post: live supervision, backups and DRP of a production site over SSH")]
+#[command(
+    name = "vigie",
+    version,
+    about = "The lookout post: live supervision, backups and DRP of a production site over SSH"
+)]
 pub struct Cli {
     /// Configuration file [default: $XDG_CONFIG_HOME/vigie/config.toml]
     #[arg(long, global = true, value_name = "PATH")]
@@ -115,7 +119,11 @@ fn config_check(path: &std::path::Path) -> i32 {
                 humantime(cfg.site.refresh),
             );
             for h in &cfg.hosts {
-                let via = h.jump.as_deref().map(|j| format!(" via {j}")).unwrap_or_default();
+                let via = h
+                    .jump
+                    .as_deref()
+                    .map(|j| format!(" via {j}"))
+                    .unwrap_or_default();
                 println!(
                     "  {:<12} {:<10} {:<6} {}@{}:{}{}{}",
                     h.name,
@@ -157,7 +165,10 @@ fn run_async<F: Future<Output = i32>>(f: F) -> i32 {
 async fn check(cfg: Config, accept_new: bool, json: bool, count: u32) -> i32 {
     let cfg = Arc::new(cfg);
     let mut console = ConsoleHost::new();
-    let pool = Arc::new(Pool::new(collect::routes(&cfg), collect::transport_options(&cfg, accept_new)));
+    let pool = Arc::new(Pool::new(
+        collect::routes(&cfg),
+        collect::transport_options(&cfg, accept_new),
+    ));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let _engine = Engine::spawn(cfg.clone(), pool, tx);
     let hosts: Vec<String> = cfg.supervised().map(|h| h.name.clone()).collect();
@@ -171,8 +182,17 @@ async fn check(cfg: Config, accept_new: bool, json: bool, count: u32) -> i32 {
     let bound = cfg.ssh.connect_timeout * hops + cfg.ssh.command_timeout + Duration::from_secs(2);
     let mut exit = 0;
     for round in 1..=count {
-        let until = Instant::now() + bound + if round == 1 { Duration::ZERO } else { cfg.site.refresh };
-        while !hosts.iter().all(|h| delivered.get(h).copied().unwrap_or(0) >= round) {
+        let until = Instant::now()
+            + bound
+            + if round == 1 {
+                Duration::ZERO
+            } else {
+                cfg.site.refresh
+            };
+        while !hosts
+            .iter()
+            .all(|h| delivered.get(h).copied().unwrap_or(0) >= round)
+        {
             match tokio::time::timeout_at(until.into(), rx.recv()).await {
                 Ok(Some(snap)) => {
                     *delivered.entry(snap.name.clone()).or_default() += 1;
@@ -182,7 +202,8 @@ async fn check(cfg: Config, accept_new: bool, json: bool, count: u32) -> i32 {
             }
         }
         let snaps: Vec<HostSnapshot> = latest.values().cloned().collect();
-        let report = SiteReport::build(&cfg, &snaps, Some(console.sample()), jiff::Timestamp::now());
+        let report =
+            SiteReport::build(&cfg, &snaps, Some(console.sample()), jiff::Timestamp::now());
         if json {
             println!("{}", report::json::render(&report));
         } else {
@@ -205,7 +226,11 @@ fn init_logging() {
     if std::fs::create_dir_all(&dir).is_err() {
         return;
     }
-    let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("vigie.log")) else {
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("vigie.log"))
+    else {
         return;
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("VIGIE_LOG")

@@ -56,7 +56,10 @@ impl ConsoleHost {
             return ConsoleSnapshot {
                 name,
                 state: State::Unknown,
-                checks: vec![Check::unknown("system.load", "this platform gives no readings")],
+                checks: vec![Check::unknown(
+                    "system.load",
+                    "this platform gives no readings",
+                )],
             };
         };
         sys.refresh_cpu_usage();
@@ -80,7 +83,12 @@ impl ConsoleHost {
                 ),
             )
             .with_value(per_cpu, ""),
-            Check::new("system.cpu", level(cpu, CPU_WARN, None), format!("{cpu:.0} % busy")).with_value(cpu, "%"),
+            Check::new(
+                "system.cpu",
+                level(cpu, CPU_WARN, None),
+                format!("{cpu:.0} % busy"),
+            )
+            .with_value(cpu, "%"),
             Check::new(
                 "system.memory",
                 level(mem, MEM_WARN, Some(MEM_CRIT)),

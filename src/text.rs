@@ -34,7 +34,10 @@ mod tests {
 
     #[test]
     fn plain_text_is_unchanged() {
-        assert_eq!(sanitize("93.1 % used (465 MiB free) é"), "93.1 % used (465 MiB free) é");
+        assert_eq!(
+            sanitize("93.1 % used (465 MiB free) é"),
+            "93.1 % used (465 MiB free) é"
+        );
     }
 
     proptest::proptest! {

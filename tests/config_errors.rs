@@ -49,7 +49,10 @@ fn r(text: &str) -> Option<Range> {
 /// one fails these tests rather than skipping them.
 fn have_ssh() -> bool {
     let found = Command::new("ssh").arg("-V").output().is_ok();
-    assert!(found, "the OpenSSH client is not installed: run tests/lab/install-deps.sh");
+    assert!(
+        found,
+        "the OpenSSH client is not installed: run tests/lab/install-deps.sh"
+    );
     found
 }
 

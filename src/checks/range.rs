@@ -15,7 +15,9 @@ pub struct Range {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid Nagios range {text:?}: {why} (expected e.g. \"80\", \"10:\", \"~:5\", \"10:20\", \"@10:20\")")]
+#[error(
+    "invalid Nagios range {text:?}: {why} (expected e.g. \"80\", \"10:\", \"~:5\", \"10:20\", \"@10:20\")"
+)]
 pub struct RangeError {
     pub text: String,
     pub why: &'static str,

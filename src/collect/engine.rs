@@ -16,7 +16,11 @@ pub struct Engine {
 
 impl Engine {
     /// Start refreshing every supervised host of `config` through `pool`.
-    pub fn spawn(config: Arc<Config>, pool: Arc<Pool>, tx: mpsc::UnboundedSender<HostSnapshot>) -> Engine {
+    pub fn spawn(
+        config: Arc<Config>,
+        pool: Arc<Pool>,
+        tx: mpsc::UnboundedSender<HostSnapshot>,
+    ) -> Engine {
         let wake = Arc::new(Notify::new());
         let deadlines = Deadlines::from_config(&config);
         let tasks = config
@@ -34,7 +38,8 @@ impl Engine {
                     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
                     tick.tick().await; // the first tick is immediate
                     loop {
-                        let snap = refresh_host(&pool, &host, &mut tracker, slow_every, deadlines).await;
+                        let snap =
+                            refresh_host(&pool, &host, &mut tracker, slow_every, deadlines).await;
                         if tx.send(snap).is_err() {
                             return; // nobody listens any more
                         }

@@ -120,7 +120,9 @@ pub async fn refresh_host(
     slow_every: u32,
     deadlines: Deadlines,
 ) -> HostSnapshot {
-    let slow = tracker.refreshes % u64::from(slow_every.max(1)) == 0;
+    let slow = tracker
+        .refreshes
+        .is_multiple_of(u64::from(slow_every.max(1)));
     tracker.refreshes += 1;
     let mut stats = ExecStats {
         slow_sections: slow,
@@ -136,11 +138,19 @@ pub async fn refresh_host(
         let request = ProbeRequest::new(slow, tracker.memory.needs_cpu_second_sample());
         let exec_started = Instant::now();
         let out = conn
-            .exec(&request.command(), SCRIPT.as_bytes(), deadlines.first_byte, deadlines.total)
+            .exec(
+                &request.command(),
+                SCRIPT.as_bytes(),
+                deadlines.first_byte,
+                deadlines.total,
+            )
             .await;
         if let Err(e) = &out {
             // A connection that let an exec time out is not trusted for the next one.
-            if matches!(e, SshError::NoAnswer(_) | SshError::CommandTimeout(_) | SshError::Lost(_)) {
+            if matches!(
+                e,
+                SshError::NoAnswer(_) | SshError::CommandTimeout(_) | SshError::Lost(_)
+            ) {
                 pool.drop_connection(&host.name).await;
             }
         }
@@ -162,7 +172,12 @@ pub async fn refresh_host(
                 first_byte: out.first_byte,
             };
             let mut list = vec![availability_ok(&stats)];
-            list.extend(checks::evaluate(host, &report, &timing, &mut tracker.memory));
+            list.extend(checks::evaluate(
+                host,
+                &report,
+                &timing,
+                &mut tracker.memory,
+            ));
             if out.truncated {
                 list.push(Check::new(
                     "system.availability.output",
@@ -206,10 +221,18 @@ pub async fn refresh_host(
 fn availability_ok(stats: &ExecStats) -> Check {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     match (stats.connect, stats.first_byte) {
-        (Some(c), _) => Check::new("system.availability", State::Ok, format!("ssh up, connected in {:.0} ms", ms(c)))
-            .with_value(ms(c), "ms"),
-        (None, Some(f)) => Check::new("system.availability", State::Ok, format!("ssh up, answered in {:.0} ms", ms(f)))
-            .with_value(ms(f), "ms"),
+        (Some(c), _) => Check::new(
+            "system.availability",
+            State::Ok,
+            format!("ssh up, connected in {:.0} ms", ms(c)),
+        )
+        .with_value(ms(c), "ms"),
+        (None, Some(f)) => Check::new(
+            "system.availability",
+            State::Ok,
+            format!("ssh up, answered in {:.0} ms", ms(f)),
+        )
+        .with_value(ms(f), "ms"),
         (None, None) => Check::new("system.availability", State::Ok, "ssh up"),
     }
 }

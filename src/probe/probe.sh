@@ -77,7 +77,8 @@ s_stat() {
 }
 
 s_stat2() {
-    [ "$CPU2" = 1 ] && sleep 0.3
+    # Fractional sleep is not POSIX: a strict sleep waits a whole second instead.
+    [ "$CPU2" = 1 ] && { sleep 0.3 2>/dev/null || sleep 1; }
     s_stat
 }
 
@@ -115,23 +116,29 @@ s_smart() {
         printf '%s\n' "$_scan"
         return $_r
     fi
+    # smartctl 7+ speaks JSON; 6.x only text (the parser reads both).
+    _j=-j
+    smartctl -j -V >/dev/null 2>&1 || _j=
     printf '%s\n' "$_scan" | while read -r _dev _rest; do
         case $_dev in /dev/*) ;; *) continue ;; esac
         _type=$(printf '%s\n' "$_rest" | sed -n 's/^-d \([^ ]*\).*/\1/p')
         echo "@@dev $_dev ${_type:-auto}"
         if [ -n "$_type" ]; then
-            $T 20 $SUDO smartctl -j -H -A -i -d "$_type" "$_dev"
+            $T 10 $SUDO smartctl $_j -H -A -i -d "$_type" "$_dev"
         else
-            $T 20 $SUDO smartctl -j -H -A -i "$_dev"
+            $T 10 $SUDO smartctl $_j -H -A -i "$_dev"
         fi
-        echo "@@rc $?"
+        _r=$?
+        # A newline first: smartctl killed mid-line must not swallow the status.
+        printf '\n@@rc %s\n' "$_r"
     done
 }
 
 s_quota() {
     grep -Eq '[ ,](usrquota|usrjquota=[^ ,]*|quota|uquota)[ ,]' /proc/mounts || { echo "VIGIE_ABSENT"; return 0; }
     have repquota || { not_installed repquota; return 127; }
-    $T 20 $SUDO repquota -a -u -p
+    # -p (grace as epoch seconds) is quota-tools 4; 3.x prints grace as text.
+    $T 20 $SUDO repquota -a -u -p 2>/dev/null || $T 20 $SUDO repquota -a -u
 }
 
 s_timesync() {

@@ -5,5 +5,6 @@ use super::SiteReport;
 pub fn render(report: &SiteReport) -> String {
     // Serialising plain data structures cannot fail; an error here would be a bug, reported
     // as such rather than as a broken JSON document.
-    serde_json::to_string(report).unwrap_or_else(|e| format!("{{\"error\":\"cannot serialise report: {e}\"}}"))
+    serde_json::to_string(report)
+        .unwrap_or_else(|e| format!("{{\"error\":\"cannot serialise report: {e}\"}}"))
 }

@@ -66,7 +66,10 @@ impl SiteReport {
                         state: s.state,
                         reachable: s.error.is_none(),
                         host_key_alert: s.host_key_alert,
-                        error: s.error.as_ref().map(|e| crate::text::sanitize(&e.to_string())),
+                        error: s
+                            .error
+                            .as_ref()
+                            .map(|e| crate::text::sanitize(&e.to_string())),
                         refreshed_at: Some(s.refreshed_at),
                         reading_age_s: s.reading_at.map(|r| age_seconds(now, r)),
                         checks: s.checks.clone(),

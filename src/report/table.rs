@@ -13,13 +13,28 @@ pub fn render(report: &SiteReport) -> String {
         report.state,
         report.generated_at.strftime("%Y-%m-%d %H:%M:%S UTC")
     );
-    let name_w = report.hosts.iter().map(|h| h.name.len()).max().unwrap_or(4).max(4);
-    let dc_w = report.hosts.iter().map(|h| h.datacenter.len()).max().unwrap_or(2).max(2);
+    let name_w = report
+        .hosts
+        .iter()
+        .map(|h| h.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let dc_w = report
+        .hosts
+        .iter()
+        .map(|h| h.datacenter.len())
+        .max()
+        .unwrap_or(2)
+        .max(2);
     let mut hosts: Vec<_> = report.hosts.iter().collect();
     hosts.sort_by_key(|h| std::cmp::Reverse(h.state.severity()));
     for h in hosts {
         let ok = h.checks.iter().filter(|c| c.state == State::Ok).count();
-        let age = h.reading_age_s.map(|a| format!("{a:.0}s ago")).unwrap_or_else(|| "never".into());
+        let age = h
+            .reading_age_s
+            .map(|a| format!("{a:.0}s ago"))
+            .unwrap_or_else(|| "never".into());
         let _ = writeln!(
             out,
             "{:<7} {:<name_w$}  {:<10}  {:<dc_w$}  {ok}/{} OK  reading {age}{}",
@@ -28,7 +43,11 @@ pub fn render(report: &SiteReport) -> String {
             h.role,
             h.datacenter,
             h.checks.len(),
-            if h.host_key_alert { "  HOST KEY ALERT" } else { "" },
+            if h.host_key_alert {
+                "  HOST KEY ALERT"
+            } else {
+                ""
+            },
         );
         let mut bad: Vec<_> = h.checks.iter().filter(|c| c.state != State::Ok).collect();
         bad.sort_by_key(|c| std::cmp::Reverse(c.state.severity()));
@@ -38,7 +57,13 @@ pub fn render(report: &SiteReport) -> String {
     }
     if let Some(console) = &report.console {
         let figures: Vec<_> = console.checks.iter().map(|c| c.summary.as_str()).collect();
-        let _ = writeln!(out, "jump host {} {}: {}", console.name, console.state, figures.join(", "));
+        let _ = writeln!(
+            out,
+            "jump host {} {}: {}",
+            console.name,
+            console.state,
+            figures.join(", ")
+        );
     }
     out
 }

@@ -29,9 +29,10 @@ fn load(path: &Path) -> Loaded {
         Err(e) => Loaded::Skip(format!("{}: {e}", path.display())),
         Ok(text) => match russh::keys::decode_secret_key(&text, None) {
             Ok(k) => Loaded::Key(Arc::new(k)),
-            Err(russh::keys::Error::KeyIsEncrypted) => {
-                Loaded::Skip(format!("{}: encrypted (load it into ssh-agent)", path.display()))
-            }
+            Err(russh::keys::Error::KeyIsEncrypted) => Loaded::Skip(format!(
+                "{}: encrypted (load it into ssh-agent)",
+                path.display()
+            )),
             Err(e) => Loaded::Skip(format!("{}: unreadable key ({e})", path.display())),
         },
     }
@@ -55,7 +56,12 @@ pub async fn authenticate<H: russh::client::Handler>(
             }
         };
         let hash = if key.algorithm().is_rsa() {
-            handle.best_supported_rsa_hash().await.ok().flatten().flatten()
+            handle
+                .best_supported_rsa_hash()
+                .await
+                .ok()
+                .flatten()
+                .flatten()
         } else {
             None
         };
@@ -81,11 +87,19 @@ pub async fn authenticate<H: russh::client::Handler>(
                         continue;
                     };
                     let hash = if key.algorithm().is_rsa() {
-                        handle.best_supported_rsa_hash().await.ok().flatten().flatten()
+                        handle
+                            .best_supported_rsa_hash()
+                            .await
+                            .ok()
+                            .flatten()
+                            .flatten()
                     } else {
                         None
                     };
-                    match handle.authenticate_publickey_with(user, key, hash, &mut agent).await {
+                    match handle
+                        .authenticate_publickey_with(user, key, hash, &mut agent)
+                        .await
+                    {
                         Ok(r) if r.success() => return Ok(()),
                         Ok(_) => tried.push(format!("agent key {comment} (refused)")),
                         Err(e) => tried.push(format!("agent key {comment} ({e:?})")),

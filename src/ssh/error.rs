@@ -60,7 +60,9 @@ impl SshError {
     pub fn is_host_key_alert(&self) -> bool {
         matches!(
             self,
-            SshError::HostKeyChanged { .. } | SshError::HostKeyRevoked { .. } | SshError::HostKeyUnknown { .. }
+            SshError::HostKeyChanged { .. }
+                | SshError::HostKeyRevoked { .. }
+                | SshError::HostKeyUnknown { .. }
         ) || matches!(self, SshError::Jump { reason, .. } if reason.contains("HOST KEY"))
     }
 }

@@ -164,8 +164,10 @@ pub fn record(path: &Path, host: &str, port: u16, key: &PublicKey) -> Result<(),
 mod tests {
     use super::*;
 
-    const ED_A: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ";
-    const ED_B: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA6rWI3G2sz07DnfFlrouTcysQlj2P+jpNSOEWD9OJ3X";
+    const ED_A: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ";
+    const ED_B: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA6rWI3G2sz07DnfFlrouTcysQlj2P+jpNSOEWD9OJ3X";
 
     fn key(s: &str) -> PublicKey {
         PublicKey::from_openssh(s).unwrap()
@@ -185,31 +187,52 @@ mod tests {
     #[test]
     fn non_standard_port_uses_brackets() {
         let kh = format!("[h.example]:2222 {ED_A}\n");
-        assert_eq!(verdict(&kh, "h.example", 2222, &key(ED_A)), Verdict::Trusted);
+        assert_eq!(
+            verdict(&kh, "h.example", 2222, &key(ED_A)),
+            Verdict::Trusted
+        );
         assert_eq!(verdict(&kh, "h.example", 22, &key(ED_A)), Verdict::Unknown);
     }
 
     #[test]
     fn hashed_entry_matches() {
-        // `ssh-keygen -H` of "localhost" with this salt, from russh's own test data.
+        // `ssh-keygen -H` of "example.com", from russh's own test data.
         let kh = "|1|O33ESRMWPVkMYIwJ1Uw+n877jTo=|nuuC5vEqXlEZ/8BXQR7m619W6Ak= ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILIG2T/B0l0gaqj3puu510tu9N1OkQ4znY3LYuEm5zCF\n";
-        let k = key("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILIG2T/B0l0gaqj3puu510tu9N1OkQ4znY3LYuEm5zCF");
-        assert_eq!(verdict(kh, "example.com", 22, &k), Verdict::Unknown);
-        let any = recorded_algorithms(kh, "example.com", 22);
-        assert!(any.is_empty());
+        let k =
+            key("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILIG2T/B0l0gaqj3puu510tu9N1OkQ4znY3LYuEm5zCF");
+        assert_eq!(verdict(kh, "example.com", 22, &k), Verdict::Trusted);
+        assert!(matches!(
+            verdict(kh, "example.com", 22, &key(ED_A)),
+            Verdict::Changed { line: 1, .. }
+        ));
+        assert_eq!(verdict(kh, "example.org", 22, &k), Verdict::Unknown);
+        assert_eq!(
+            recorded_algorithms(kh, "example.com", 22),
+            vec![Algorithm::Ed25519]
+        );
+        assert!(recorded_algorithms(kh, "example.org", 22).is_empty());
     }
 
     #[test]
     fn wildcards_and_negation() {
         let kh = format!("*.dc1.example,!bad.dc1.example {ED_A}\n");
-        assert_eq!(verdict(&kh, "prod.dc1.example", 22, &key(ED_A)), Verdict::Trusted);
-        assert_eq!(verdict(&kh, "bad.dc1.example", 22, &key(ED_A)), Verdict::Unknown);
+        assert_eq!(
+            verdict(&kh, "prod.dc1.example", 22, &key(ED_A)),
+            Verdict::Trusted
+        );
+        assert_eq!(
+            verdict(&kh, "bad.dc1.example", 22, &key(ED_A)),
+            Verdict::Unknown
+        );
     }
 
     #[test]
     fn revoked_key_is_refused_even_if_also_listed() {
         let kh = format!("h {ED_A}\n@revoked * {ED_A}\n");
-        assert_eq!(verdict(&kh, "h", 22, &key(ED_A)), Verdict::Revoked { line: 2 });
+        assert_eq!(
+            verdict(&kh, "h", 22, &key(ED_A)),
+            Verdict::Revoked { line: 2 }
+        );
     }
 
     #[test]

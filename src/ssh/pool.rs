@@ -1,8 +1,8 @@
 //! Persistent connections, one per host, shared as jumps, reconnected with backoff.
 
+use super::SshError;
 use super::backoff::Backoff;
 use super::session::{Connection, Target, TransportOptions};
-use super::SshError;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,6 +23,10 @@ struct Slot {
     last_error: Option<SshError>,
 }
 
+type GetFuture<'a> = std::pin::Pin<
+    Box<dyn Future<Output = Result<(Arc<Connection>, Freshness), SshError>> + Send + 'a>,
+>;
+
 /// A connection was reused or freshly made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Freshness {
@@ -41,9 +45,15 @@ pub struct Pool {
 
 impl Pool {
     pub fn new(routes: Vec<Route>, opts: TransportOptions) -> Self {
-        let slots = routes.iter().map(|r| (r.target.name.clone(), Mutex::new(Slot::default()))).collect();
+        let slots = routes
+            .iter()
+            .map(|r| (r.target.name.clone(), Mutex::new(Slot::default())))
+            .collect();
         Pool {
-            routes: routes.into_iter().map(|r| (r.target.name.clone(), r)).collect(),
+            routes: routes
+                .into_iter()
+                .map(|r| (r.target.name.clone(), r))
+                .collect(),
             opts,
             slots,
             backoff_base: Duration::from_secs(1),
@@ -57,10 +67,7 @@ impl Pool {
 
     /// The connection to `name`, reusing a live one or connecting (through its jumps) now.
     /// While backing off after a failure, the last error is returned without a new attempt.
-    pub fn get<'a>(
-        &'a self,
-        name: &'a str,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(Arc<Connection>, Freshness), SshError>> + Send + 'a>> {
+    pub fn get<'a>(&'a self, name: &'a str) -> GetFuture<'a> {
         Box::pin(async move {
             let (Some(route), Some(slot)) = (self.routes.get(name), self.slots.get(name)) else {
                 return Err(SshError::Protocol(format!("no host named {name}")));
@@ -72,10 +79,10 @@ impl Pool {
                 }
                 slot.conn = None;
             }
-            if let (Some(at), Some(err)) = (slot.retry_at, &slot.last_error) {
-                if Instant::now() < at {
-                    return Err(err.clone());
-                }
+            if let (Some(at), Some(err)) = (slot.retry_at, &slot.last_error)
+                && Instant::now() < at
+            {
+                return Err(err.clone());
             }
             let via = match &route.jump {
                 None => None,

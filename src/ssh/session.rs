@@ -63,7 +63,10 @@ impl Client {
 impl client::Handler for Client {
     type Error = russh::Error;
 
-    async fn check_server_key(&mut self, key: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+    async fn check_server_key(
+        &mut self,
+        key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
         let PublicKeyOrCertificate::PublicKey { key, .. } = key else {
             return self.refuse(SshError::Protocol(format!(
                 "{} presented a host certificate; only plain host keys in known_hosts are accepted",
@@ -74,7 +77,9 @@ impl client::Handler for Client {
         let text = match known_hosts::read(&self.known_hosts) {
             Ok(t) => t,
             Err(e) => {
-                return self.refuse(SshError::Protocol(format!("cannot read known_hosts {path}: {e}")));
+                return self.refuse(SshError::Protocol(format!(
+                    "cannot read known_hosts {path}: {e}"
+                )));
             }
         };
         let host = self.target.name.clone();
@@ -82,15 +87,28 @@ impl client::Handler for Client {
         match known_hosts::verdict(&text, &self.target.address, self.target.port, key) {
             Verdict::Trusted => Ok(true),
             Verdict::Unknown if self.accept_new => {
-                match known_hosts::record(&self.known_hosts, &self.target.address, self.target.port, key) {
+                match known_hosts::record(
+                    &self.known_hosts,
+                    &self.target.address,
+                    self.target.port,
+                    key,
+                ) {
                     Ok(()) => {
-                        tracing::info!(host, fingerprint = presented, "recorded new host key (--accept-new)");
+                        tracing::info!(
+                            host,
+                            fingerprint = presented,
+                            "recorded new host key (--accept-new)"
+                        );
                         Ok(true)
                     }
                     Err(e) => self.refuse(SshError::Protocol(e)),
                 }
             }
-            Verdict::Unknown => self.refuse(SshError::HostKeyUnknown { host, presented, path }),
+            Verdict::Unknown => self.refuse(SshError::HostKeyUnknown {
+                host,
+                presented,
+                path,
+            }),
             Verdict::Changed { line, recorded } => {
                 tracing::error!(host, presented, recorded, line, "host key changed");
                 self.refuse(SshError::HostKeyChanged {
@@ -116,7 +134,9 @@ pub struct Connection {
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connection").field("target", &self.target).finish()
+        f.debug_struct("Connection")
+            .field("target", &self.target)
+            .finish()
     }
 }
 
@@ -190,12 +210,19 @@ impl Connection {
                         reason: e.to_string(),
                     })?;
                 let _ = tcp.set_nodelay(true);
-                client::connect_stream(config, tcp, handler).await.map_err(connect_err)?
+                client::connect_stream(config, tcp, handler)
+                    .await
+                    .map_err(connect_err)?
             }
             Some(jump) => {
                 let channel = jump
                     .handle
-                    .channel_open_direct_tcpip(target.address.clone(), u32::from(target.port), "127.0.0.1", 0)
+                    .channel_open_direct_tcpip(
+                        target.address.clone(),
+                        u32::from(target.port),
+                        "127.0.0.1",
+                        0,
+                    )
                     .await
                     .map_err(|e| SshError::Jump {
                         jump: jump.target.name.clone(),
@@ -249,7 +276,11 @@ impl Connection {
         };
         let mut got_first = false;
         loop {
-            let deadline = if got_first { total } else { first_byte.min(total) };
+            let deadline = if got_first {
+                total
+            } else {
+                first_byte.min(total)
+            };
             let remaining = deadline.saturating_sub(started.elapsed());
             let msg = match tokio::time::timeout(remaining, channel.wait()).await {
                 Ok(m) => m,
@@ -275,7 +306,9 @@ impl Connection {
                 }
                 Some(ChannelMsg::ExitStatus { exit_status }) => out.exit_status = Some(exit_status),
                 Some(ChannelMsg::Failure) => {
-                    return Err(SshError::Protocol("the server refused to run the command".into()));
+                    return Err(SshError::Protocol(
+                        "the server refused to run the command".into(),
+                    ));
                 }
                 Some(ChannelMsg::Close) | None => break,
                 Some(_) => {}

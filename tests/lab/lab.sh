@@ -8,7 +8,8 @@
 #
 # The root namespace reaches only the bastion; everything else goes through it (ProxyJump).
 # See tests/lab/README.md. Run as root. State lives in $LAB_DIR (default /tmp/vigie-lab).
-set -euo pipefail
+set -Eeuo pipefail
+trap 'echo "lab.sh: command failed (line $LINENO): $BASH_COMMAND" >&2' ERR
 
 LAB_DIR=${LAB_DIR:-/tmp/vigie-lab}
 LAB_DIR=${LAB_DIR%/}
@@ -102,7 +103,7 @@ pids_in_netns() {
         if [[ -n $ino && -n ${want[$ino]:-} ]]; then
             dir=${dir#/proc/}; echo "${dir%/ns}"
         fi
-    done < <(find /proc/[0-9]*/ns/net -maxdepth 0 -printf '%h\t%l\n' 2>/dev/null)
+    done < <(find /proc/[0-9]*/ns/net -maxdepth 0 -printf '%h\t%l\n' 2>/dev/null || true)
 }
 
 host_pids() { # host -> pids in its network namespace
@@ -409,6 +410,30 @@ Vigie lab is up (LAB_DIR=$LAB_DIR)
 EOF
 }
 
+# Permanent ARP entries everywhere (all MACs are fixed): no ARP resolution can fail while a link
+# is cut and then answer "No route to host" for a while after `restore`.
+static_neighbours() {
+    local h p n
+    {
+        for h in "${HOSTS[@]}"; do
+            echo "neigh replace ${ADDR[$h]} lladdr $(mac_of "$h" host) dev br-${DC[$h]} nud permanent"
+        done
+        echo "neigh replace $ROOT_ADDR lladdr 02:77:ff:00:00:01 dev $RTR_IF nud permanent"
+    } | ip -n "$NET" -batch -
+    ip neigh replace "$RTR_ADDR" lladdr 02:77:ff:00:00:02 dev "$ROOT_IF" nud permanent
+    for h in "${HOSTS[@]}"; do
+        n=${DCNUM[${DC[$h]}]}
+        {
+            echo "neigh replace 10.77.$n.1 lladdr 02:77:00:0$n:00:fe dev eth0 nud permanent"
+            for p in "${HOSTS[@]}"; do
+                if [[ $p != "$h" && ${DC[$p]} == "${DC[$h]}" ]]; then
+                    echo "neigh replace ${ADDR[$p]} lladdr $(mac_of "$p" host) dev eth0 nud permanent"
+                fi
+            done
+        } | ip -n "$NS_PREFIX$h" -batch -
+    done
+}
+
 cmd_up() {
     need_root
     local t0 h d dc n a
@@ -473,6 +498,7 @@ cmd_up() {
             "route add default via 10.77.$n.1" | ip -n "$NS_PREFIX$h" -batch -
         start_anchor "$h"
     done
+    static_neighbours
     for h in "${HOSTS[@]}"; do
         find_anchor "$h"
         sshd_config "$h" >"$(hdir "$h")/sshd_config"

@@ -99,11 +99,11 @@ fn row(line: &str) -> Option<UserQuota> {
         [bu, bs, bh, fu, fs, fh, fg] => ([*bu, *bs, *bh], None, [*fu, *fs, *fh], Some(*fg)),
         _ => return None,
     };
-    let limits = |v: [&str; 3], g: Option<&str>| -> Option<Limits> {
+    let limits = |[used, soft, hard]: [&str; 3], g: Option<&str>| -> Option<Limits> {
         Some(Limits {
-            used: n(v[0])?,
-            soft: n(v[1])?,
-            hard: n(v[2])?,
+            used: n(used)?,
+            soft: n(soft)?,
+            hard: n(hard)?,
             grace: g.map(grace).unwrap_or(Grace::None),
         })
     };

@@ -353,14 +353,21 @@ fn device(header: &str, lines: &[&str], rc: Option<i32>) -> SmartDevice {
     };
     dev.protocol = protocol_of_type(&dev.dev_type);
     let text = lines.join("\n");
-    let trimmed = text.trim_start();
-    let json = trimmed.starts_with('{');
-    if json {
-        match serde_json::from_str::<Value>(trimmed) {
-            Ok(v) => from_json(&mut dev, &v),
-            Err(e) => dev
+    // The JSON document starts on the first line that opens an object (sudo may print a
+    // warning before it) and ends where the object closes (anything after is ignored).
+    let start = lines.iter().position(|l| l.trim_start().starts_with('{'));
+    let json = start.is_some();
+    if let Some(start) = start {
+        let doc = lines.get(start..).unwrap_or_default().join("\n");
+        match serde_json::Deserializer::from_str(&doc)
+            .into_iter::<Value>()
+            .next()
+        {
+            Some(Ok(v)) => from_json(&mut dev, &v),
+            Some(Err(e)) => dev
                 .messages
                 .push(format!("smartctl output is not valid JSON ({e})")),
+            None => dev.messages.push("smartctl printed no JSON".to_string()),
         }
     } else {
         from_text(&mut dev, &text);
@@ -574,6 +581,16 @@ pub(crate) mod tests {
         let json = r#"{"smartctl":{"exit_status":124},"smart_status":{"passed":false}}"#;
         let d = one("/dev/sda", "sat", &format!("{json}\n"), 124);
         assert!(!d.timed_out && d.failing() && d.command_failed());
+    }
+
+    #[test]
+    fn noise_around_the_json() {
+        let out = format!(
+            "sudo: unable to resolve host prod: Name or service not known\n{SAS}trailing\n"
+        );
+        let d = one("/dev/sdc", "scsi", &out, 0);
+        assert_eq!(d.counter(Counter::GrownDefects), Some(7));
+        assert_eq!(d.passed, Some(true));
     }
 
     #[test]
