@@ -59,7 +59,7 @@ alive() {
     local pid=$1 st rest
     [[ $pid =~ ^[0-9]+$ ]] || return 1
     [[ -r /proc/$pid/stat ]] || return 1
-    read -r rest </proc/"$pid"/stat 2>/dev/null || return 1
+    read -r rest 2>/dev/null </proc/"$pid"/stat || return 1
     rest=${rest##*) }
     st=${rest%% *}
     [[ $st != Z && $st != X ]]
@@ -67,18 +67,18 @@ alive() {
 
 proc_state() { # pid -> one-letter state, or "-" when gone
     local rest
-    if read -r rest </proc/"$1"/stat 2>/dev/null; then rest=${rest##*) }; echo "${rest%% *}"; else echo -; fi
+    if read -r rest 2>/dev/null </proc/"$1"/stat; then rest=${rest##*) }; echo "${rest%% *}"; else echo -; fi
 }
 
 proc_ppid() {
     local rest
-    read -r rest </proc/"$1"/stat 2>/dev/null || return 1
+    read -r rest 2>/dev/null </proc/"$1"/stat || return 1
     rest=${rest##*) }
     set -- $rest
     echo "$2"
 }
 
-proc_comm() { local c; read -r c </proc/"$1"/comm 2>/dev/null || return 1; echo "$c"; }
+proc_comm() { local c; read -r c 2>/dev/null </proc/"$1"/comm || return 1; echo "$c"; }
 
 netns_inode() { stat -L -c %i "/run/netns/$1" 2>/dev/null; }
 
@@ -170,10 +170,22 @@ cmd_down() {
     t0=$(now_ms)
     # 1. every process inside a lab namespace, plus the anchors and their unshare parents
     mapfile -t inodes < <(lab_netns_inodes | sort -u)
+    # The anchors first (killing a host's PID 1 kills its whole pid namespace), then whatever
+    # is left in the lab's network namespaces. A recorded pid is only trusted while it still
+    # lives in a lab namespace (pids get reused); one already dead but not yet reaped (a zombie
+    # left by an interrupted `down`) is waited for.
+    local -A lab_ino=()
+    for n in "${inodes[@]}"; do lab_ino[$n]=1; done
     for f in "$LAB_DIR"/hosts/*/anchor.pid "$LAB_DIR"/hosts/*/unshare.pid; do
-        [[ -f $f ]] && p=$(cat "$f") && alive "$p" && anchors+=("$p")
+        [[ -f $f ]] && p=$(cat "$f") && [[ $p =~ ^[0-9]+$ ]] || continue
+        if alive "$p"; then
+            n=$(readlink "/proc/$p/ns/net" 2>/dev/null) || continue
+            n=${n#net:[}; n=${n%]}
+            [[ -n ${lab_ino[$n]:-} ]] && kill -KILL "$p" 2>/dev/null && anchors+=("$p")
+        elif [[ $(proc_state "$p") == Z ]]; then
+            anchors+=("$p")
+        fi
     done
-    ((${#anchors[@]})) && kill -KILL "${anchors[@]}" 2>/dev/null || true
     for n in 1 2 3 4 5; do
         mapfile -t pids < <(pids_in_netns "${inodes[@]}")
         ((${#pids[@]} == 0)) && break
@@ -201,7 +213,13 @@ cmd_down() {
         mnt=$(printf '%b' "$mnt")
         [[ $mnt == "$LAB_DIR"/* || $mnt == /run/netns/"$NS_PREFIX"* ]] && umount -l "$mnt" 2>/dev/null || true
     done < <(tac /proc/self/mounts)
-    # 5. the state directory (only if it is ours)
+    # 5. wait until every killed process has really vanished. The processes of the hosts go at
+    # once (their PID 1, the anchor, reaps them); the unshare processes, orphans of the machine's
+    # PID 1, stay zombies until it reaps them, on a ~2 s cycle here.
+    if ((${#anchors[@]})); then
+        wait_gone "${anchors[@]}" || note "some lab processes did not vanish"
+    fi
+    # 6. the state directory (only if it is ours), last: an interrupted `down` can start over
     if [[ -e $LAB_DIR ]]; then
         [[ $LAB_DIR == /* && $LAB_DIR != / ]] || die "refusing to remove LAB_DIR=$LAB_DIR"
         if [[ -e $LAB_DIR/.vigie-lab ]] || [[ -z $(ls -A "$LAB_DIR") ]]; then
@@ -209,12 +227,6 @@ cmd_down() {
         else
             die "$LAB_DIR exists but is not a lab directory (no .vigie-lab marker): not removing it"
         fi
-    fi
-    # 6. wait until every killed process has really vanished. The processes of the hosts go at
-    # once (their PID 1, the anchor, reaps them); the unshare processes, orphans of the machine's
-    # PID 1, stay zombies until it reaps them, on a ~2 s cycle here.
-    if ((${#anchors[@]})); then
-        wait_gone "${anchors[@]}" || note "some lab processes did not vanish"
     fi
     [[ ${QUIET:-} ]] || note "down in $(($(now_ms) - t0)) ms"
 }
@@ -754,14 +766,17 @@ main() {
     case $cmd in
         up) cmd_up ;;
         down) cmd_down ;;
-        status) cmd_status ;;
-        check) cmd_check ;;
+        status) cmd_status || exit 1 ;;
+        check) cmd_check || exit 1 ;;
         reset) need_root; cmd_reset ;;
         exec)
             check_host "${1:-}"
             local h=$1; shift
             (($#)) || set -- bash
-            in_host "$h" "$@" ;;
+            local a
+            a=$(require_anchor "$h") || exit 1
+            # exec: CMD's exit status is ours, without the ERR trap's comment
+            exec nsenter -t "$a" -n -m -u -p -- "$@" ;;
         cut) need_root; cmd_cut "$@" ;;
         restore) need_root; cmd_restore "$@" ;;
         freeze) need_root; cmd_freeze "$@" ;;
