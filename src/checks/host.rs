@@ -9,11 +9,14 @@ use crate::probe::parse::uptime::Uptime;
 use crate::probe::report::{ProbeReport, SectionIssue};
 use std::collections::BTreeMap;
 
-/// When, by the console's clock, the probe exec was sent and its first output arrived.
+/// When, by the console's clock, the probe exec was sent and its first output arrived, and
+/// the network round trip to the host (measured on the channel open, which costs the server
+/// nothing, unlike starting a shell).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExecTiming {
     pub sent: jiff::Timestamp,
     pub first_byte: jiff::Timestamp,
+    pub round_trip: std::time::Duration,
 }
 
 fn seconds(t: jiff::Timestamp) -> f64 {
@@ -21,11 +24,15 @@ fn seconds(t: jiff::Timestamp) -> f64 {
 }
 
 impl ExecTiming {
-    /// The console's best estimate of the moment the remote clock was read: halfway between
-    /// sending the exec and its first output (the clock is the probe's first section).
+    /// The console's best estimate of the moment the remote clock was read (the clock is the
+    /// probe's first section): half a round trip before its output arrived. Not halfway
+    /// between sending and receiving, which would count the remote shell's start-up as
+    /// network delay and show a drift of tens of milliseconds on a loaded host.
     pub fn midpoint_s(&self) -> f64 {
+        let first = seconds(self.first_byte);
         let sent = seconds(self.sent);
-        sent + (seconds(self.first_byte) - sent).max(0.0) / 2.0
+        let half_rtt = (self.round_trip.as_secs_f64() / 2.0).min((first - sent).max(0.0));
+        first - half_rtt
     }
 
     /// Console time of the reading, seconds since the epoch.
@@ -200,13 +207,15 @@ pub(crate) mod tests {
         }
     }
 
-    /// Timing whose midpoint is `epoch_s` (exec sent 20 ms before, first byte 20 ms after).
+    /// Timing whose midpoint is `epoch_s` (exec sent 50 ms before, round trip 40 ms, first
+    /// byte 20 ms after).
     pub(crate) fn timing_at(epoch_s: f64) -> ExecTiming {
         let ns = (epoch_s * 1e9) as i128;
         let t = |d: i128| jiff::Timestamp::from_nanosecond(ns + d).unwrap();
         ExecTiming {
-            sent: t(-20_000_000),
+            sent: t(-50_000_000),
             first_byte: t(20_000_000),
+            round_trip: std::time::Duration::from_millis(40),
         }
     }
 

@@ -68,7 +68,8 @@ fn time_drift(levels: &Levels, report: &ProbeReport, timing: &ExecTiming) -> Che
     // half a second: only what lies beyond that uncertainty counts.
     let slack_ms = if clock.subsecond { 0.0 } else { 500.0 };
     drift_ms += slack_ms;
-    let drift_ms = drift_ms.round();
+    // `+ 0.0` turns a rounded -0 into 0, so a perfect clock does not read "-0 ms".
+    let drift_ms = drift_ms.round() + 0.0;
     let mut state = level(levels, (drift_ms.abs() - slack_ms).max(0.0));
     let sync = match &report.timesync {
         Ok(TimeSync {

@@ -167,9 +167,22 @@ pub async fn refresh_host(
             stats.first_byte = Duration::try_from(out.first_byte - out.sent).ok();
             let sections = sections::split(&out.stdout, &request.nonce);
             let report = ProbeReport::from_sections(&sections);
+            // Date the remote clock by the arrival of its own line, not of the first byte: a
+            // login script may print before the probe starts.
+            let clock_at = clock_offset(&out.stdout, &request.nonce)
+                .map(|o| out.arrival_of(o))
+                .unwrap_or(out.first_byte);
+            tracing::debug!(
+                host = host.name,
+                round_trip = ?out.round_trip,
+                to_first_byte = ?(out.first_byte - out.sent),
+                to_clock = ?(clock_at - out.sent),
+                "probe timing"
+            );
             let timing = ExecTiming {
                 sent: out.sent,
-                first_byte: out.first_byte,
+                first_byte: clock_at,
+                round_trip: out.round_trip,
             };
             let mut list = vec![availability_ok(&stats)];
             list.extend(checks::evaluate(
@@ -216,6 +229,14 @@ pub async fn refresh_host(
             }
         }
     }
+}
+
+/// Offset of the end of the clock section in the probe's output.
+fn clock_offset(stdout: &[u8], nonce: &str) -> Option<usize> {
+    let marker = format!("@@VIGIE {nonce} END clock");
+    stdout
+        .windows(marker.len())
+        .position(|w| w == marker.as_bytes())
 }
 
 fn availability_ok(stats: &ExecStats) -> Check {

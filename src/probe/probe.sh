@@ -6,6 +6,9 @@
 # after a short pause (first refresh of a host: there is no earlier sample to compare with).
 N=$1
 shift
+# The clock first, before anything forks: the console dates its arrival to measure drift.
+_clk=$(date -u +%s.%N)
+printf '@@VIGIE %s BEGIN clock\n%s\n@@VIGIE %s END clock rc=0 ms=0\n' "$N" "$_clk" "$N"
 SLOW=0
 CPU2=0
 for f in "$@"; do
@@ -53,8 +56,6 @@ not_installed() {
     echo "VIGIE_NOT_INSTALLED $*"
     return 127
 }
-
-s_clock() { date -u +%s.%N; }
 
 s_host() {
     uname -n
@@ -167,7 +168,6 @@ s_timesync() {
 
 s_procs() { ps -A -o comm=; }
 
-sec clock s_clock
 sec stat s_stat
 sec host s_host
 sec uptime s_uptime

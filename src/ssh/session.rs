@@ -6,6 +6,7 @@ use russh::keys::PublicKeyOrCertificate;
 use russh::{ChannelMsg, client};
 use std::borrow::Cow;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -38,6 +39,11 @@ pub struct ExecOutput {
     /// Console clock when the exec request was sent and when its first output arrived.
     pub sent: jiff::Timestamp,
     pub first_byte: jiff::Timestamp,
+    /// When the first chunks of stdout arrived: (offset just past the chunk, time). Lets the
+    /// caller date one particular line of output, such as the remote clock.
+    pub arrivals: Vec<(usize, jiff::Timestamp)>,
+    /// Network round trip, measured on opening the channel.
+    pub round_trip: Duration,
     /// True when output beyond the cap was discarded.
     pub truncated: bool,
 }
@@ -130,6 +136,10 @@ pub struct Connection {
     pub target: Target,
     /// Time to connect, exchange keys and authenticate.
     pub setup: Duration,
+    /// Smallest round trip seen on this connection, in nanoseconds: delayed ACKs on a relay
+    /// (a bastion's sshd does not disable Nagle for non-interactive sessions) inflate single
+    /// measurements by tens of milliseconds, the minimum converges on the real network delay.
+    min_round_trip_ns: AtomicU64,
 }
 
 impl std::fmt::Debug for Connection {
@@ -141,6 +151,18 @@ impl std::fmt::Debug for Connection {
 }
 
 const MAX_OUTPUT: usize = 8 << 20;
+const MAX_ARRIVALS: usize = 64;
+
+impl ExecOutput {
+    /// When the byte at `offset` of stdout arrived (the first byte's time if unknown).
+    pub fn arrival_of(&self, offset: usize) -> jiff::Timestamp {
+        self.arrivals
+            .iter()
+            .find(|(end, _)| *end > offset)
+            .map(|(_, t)| *t)
+            .unwrap_or(self.first_byte)
+    }
+}
 
 impl Connection {
     /// Connect, verify the host key and authenticate, all within `connect_timeout`.
@@ -156,6 +178,7 @@ impl Connection {
                 handle,
                 target: target.clone(),
                 setup: started.elapsed(),
+                min_round_trip_ns: AtomicU64::new(u64::MAX),
             }),
             Ok(Err(e)) => Err(e),
             Err(_) => Err(match via {
@@ -255,12 +278,30 @@ impl Connection {
         first_byte: Duration,
         total: Duration,
     ) -> Result<ExecOutput, SshError> {
+        if self.min_round_trip_ns.load(Ordering::Relaxed) == u64::MAX {
+            // First exec on this connection: the first channel open is slow (delayed ACKs,
+            // session set-up), so measure the round trip once on a channel we close at once.
+            let t = Instant::now();
+            if let Ok(Ok(warm)) =
+                tokio::time::timeout(first_byte, self.handle.channel_open_session()).await
+            {
+                let ns = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                self.min_round_trip_ns.fetch_min(ns, Ordering::Relaxed);
+                let _ = warm.close().await;
+            }
+        }
         let started = Instant::now();
-        let sent = jiff::Timestamp::now();
         let mut channel = tokio::time::timeout(first_byte, self.handle.channel_open_session())
             .await
             .map_err(|_| SshError::NoAnswer(first_byte))?
             .map_err(|e| SshError::Lost(e.to_string()))?;
+        let measured = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let min = self
+            .min_round_trip_ns
+            .fetch_min(measured, Ordering::Relaxed)
+            .min(measured);
+        let round_trip = Duration::from_nanos(min);
+        let sent = jiff::Timestamp::now();
         let lost = |e: russh::Error| SshError::Lost(e.to_string());
         channel.exec(true, command).await.map_err(lost)?;
         channel.data(stdin).await.map_err(lost)?;
@@ -272,6 +313,8 @@ impl Connection {
             exit_status: None,
             sent,
             first_byte: sent,
+            arrivals: Vec::new(),
+            round_trip,
             truncated: false,
         };
         let mut got_first = false;
@@ -295,11 +338,15 @@ impl Connection {
             };
             match msg {
                 Some(ChannelMsg::Data { data }) => {
+                    let now = jiff::Timestamp::now();
                     if !got_first {
                         got_first = true;
-                        out.first_byte = jiff::Timestamp::now();
+                        out.first_byte = now;
                     }
                     append_capped(&mut out.stdout, &data, &mut out.truncated);
+                    if out.arrivals.len() < MAX_ARRIVALS {
+                        out.arrivals.push((out.stdout.len(), now));
+                    }
                 }
                 Some(ChannelMsg::ExtendedData { data, .. }) => {
                     append_capped(&mut out.stderr, &data, &mut out.truncated);
