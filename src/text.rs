@@ -16,6 +16,13 @@ pub fn sanitize(s: &str) -> String {
         .collect()
 }
 
+/// [`sanitize`] without allocating when there is nothing to replace (the usual case).
+pub fn sanitize_in_place(s: &mut String) {
+    if s.chars().any(needs_replacing) {
+        *s = sanitize(s);
+    }
+}
+
 fn needs_replacing(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }

@@ -271,3 +271,52 @@ fn one_connection_and_one_exec_per_host_per_refresh() {
         assert_eq!(execs, 3, "{name}: {execs} execs in 3 refreshes:\n{new}");
     }
 }
+
+/// Undo a mount made inside a lab host, even when the test fails.
+struct Unmount<'a>(&'a Lab, &'static str, &'static str);
+impl Drop for Unmount<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.try_sh(self.1, &format!("umount {}", self.2));
+    }
+}
+
+#[test]
+fn hostile_server_output_reaches_no_terminal() {
+    let lab = Lab::require();
+    // A compromised prod whose `df` prints terminal escape sequences (clear screen, retitle
+    // the window, a C1 CSI) in a mount point and in garbage lines. The probe finds tools in
+    // /usr/local/bin first, so shadow it inside prod's own mount namespace.
+    lab.sh(
+        "prod",
+        r#"mkdir -p /tmp/vigie-hostile-bin && mount -t tmpfs hostile /usr/local/bin &&
+cat > /usr/local/bin/df <<'SH'
+#!/bin/sh
+printf 'Filesystem Type 1K-blocks Used Avail Inodes IUsed IFree Mounted on\n'
+printf '/dev/evil ext4 1000 950 50 100 10 90 /srv/\033]0;pwned\007\033[2J\302\23331m\n'
+printf '\033[H\033[2Jgarbage \033[6n line\n'
+SH
+chmod +x /usr/local/bin/df"#,
+    );
+    let _unmount = Unmount(&lab, "prod", "/usr/local/bin");
+    for args in [&["check", "--json"][..], &["check"][..]] {
+        let out = lab.vigie(args);
+        let stdout = out.stdout.clone();
+        assert!(
+            !stdout.contains(&0x1b),
+            "ESC reached the output: {}",
+            String::from_utf8_lossy(&stdout)
+        );
+        assert!(!stdout.contains(&0x07), "BEL reached the output");
+        let text = String::from_utf8_lossy(&stdout);
+        assert!(!text.contains('\u{9b}'), "C1 CSI reached the output");
+        assert!(
+            !text.contains("\\u001b") && !text.contains("\\u0007"),
+            "escaped control characters: {text}"
+        );
+        assert!(
+            text.contains("system.partition./srv/\u{FFFD}]0;pwned"),
+            "{text}"
+        );
+        assert_eq!(out.status.code(), Some(2), "95 % used is CRIT: {text}");
+    }
+}

@@ -198,6 +198,12 @@ pub async fn refresh_host(
                     "probe output exceeded 8 MiB and was cut",
                 ));
             }
+            // Every id and summary may carry remote text (mount points, device models, process
+            // names): make it inert here, once, for every consumer downstream.
+            for c in &mut list {
+                crate::text::sanitize_in_place(&mut c.id);
+                crate::text::sanitize_in_place(&mut c.summary);
+            }
             tracker.last_reading = Some(now);
             tracker.facts = facts(&report);
             HostSnapshot {

@@ -29,17 +29,13 @@ impl ParseError {
 }
 
 /// Remote text made safe to show: control characters (escape sequences included) become
-/// `?`, surrounding whitespace is trimmed and the result is cut to `max` characters.
+/// U+FFFD (see [`crate::text::sanitize`]), surrounding whitespace is trimmed and the result is cut to `max` characters.
 pub fn clean(text: &str, max: usize) -> String {
-    let mut out = String::new();
-    for (n, c) in text.trim().chars().enumerate() {
-        if n >= max {
-            out.push('…');
-            break;
-        }
-        out.push(if c.is_control() { '?' } else { c });
+    let safe = crate::text::sanitize(text.trim());
+    match safe.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &safe[..cut]),
+        None => safe,
     }
-    out
 }
 
 /// A whitespace-separated token and the byte offset just past its end.
@@ -93,7 +89,7 @@ mod tests {
 
     #[test]
     fn clean_removes_escapes_and_cuts() {
-        assert_eq!(clean("  a\x1b[31mb\n ", 10), "a?[31mb");
+        assert_eq!(clean("  a\x1b[31mb\n ", 10), "a\u{FFFD}[31mb");
         assert_eq!(clean("abcdef", 3), "abc…");
     }
 
