@@ -204,3 +204,52 @@ fn a_host_that_comes_back_is_reconnected() {
     );
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn hosts_described_only_in_the_openssh_config_are_reached_as_openssh_would() {
+    let lab = Lab::require();
+    let dir = tempfile::tempdir().unwrap();
+    // The operator's ~/.ssh/config knows HostName, User, IdentityFile and ProxyJump; the
+    // Vigie config names the hosts and their roles only.
+    let mut toml = format!(
+        "[site]\nname = \"lab\"\nrefresh = \"2s\"\n\n[ssh]\nconfig = \"{}\"\nknown_hosts = \"{}\"\n",
+        lab.ssh_config().display(),
+        lab.known_hosts().display()
+    );
+    for (name, role, dc) in [
+        ("bastion", "bastion", "dmz"),
+        ("prod", "production", "dc1"),
+        ("backup-b", "backup", "dc2"),
+    ] {
+        toml.push_str(&format!(
+            "\n[[hosts]]\nname = \"{name}\"\nrole = \"{role}\"\ndatacenter = \"{dc}\"\n"
+        ));
+    }
+    let config = dir.path().join("vigie.toml");
+    std::fs::write(&config, toml).unwrap();
+
+    let out = Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .arg("--config")
+        .arg(&config)
+        .args(["config", "check"])
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{listing}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        listing.contains("root@10.77.1.11:22 via bastion"),
+        "{listing}"
+    );
+
+    let before = lab.sshd_log_count("bastion", "Accepted publickey");
+    let (code, doc, stderr) = run(&config, &["check", "--json"], &[]);
+    assert_eq!(code, 0, "{doc:#}\n{stderr}");
+    assert_eq!(host(&doc, "prod")["address"], "10.77.1.11");
+    // The bastion named by ProxyJump is the supervised bastion: one connection serves both.
+    let after = lab.sshd_log_count("bastion", "Accepted publickey");
+    assert_eq!(after - before, 1);
+}

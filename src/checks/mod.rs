@@ -4,6 +4,7 @@
 
 pub mod hardware;
 pub mod host;
+mod quota;
 pub mod range;
 pub mod system;
 

@@ -59,6 +59,7 @@ pub struct Deadlines {
     /// For the first byte of the probe's output: a host that cannot say its clock within the
     /// connect timeout is not answering.
     pub first_byte: Duration,
+    /// For the whole exec; tripled on refreshes that run the slow sections.
     pub total: Duration,
 }
 
@@ -128,7 +129,12 @@ pub async fn refresh_host(
         slow_sections: slow,
         ..Default::default()
     };
-    let started = Instant::now();
+    // SMART and quotas can take seconds per disk: a refresh that runs them gets more time.
+    let total = if slow {
+        deadlines.total.saturating_mul(3)
+    } else {
+        deadlines.total
+    };
     let result = async {
         let (conn, fresh) = pool.get(&host.name).await?;
         if fresh == Freshness::New {
@@ -142,7 +148,7 @@ pub async fn refresh_host(
                 &request.command(),
                 SCRIPT.as_bytes(),
                 deadlines.first_byte,
-                deadlines.total,
+                total,
             )
             .await;
         if let Err(e) = &out {
@@ -219,7 +225,6 @@ pub async fn refresh_host(
             }
         }
         Err(e) => {
-            let _ = started;
             let alert = e.is_host_key_alert();
             let check = Check::new("system.availability", State::Crit, e.to_string());
             HostSnapshot {

@@ -9,9 +9,12 @@
 //! built-in defaults.
 
 mod error;
+mod fields;
+mod jumps;
 mod load;
 pub mod openssh;
 mod raw;
+mod thresholds;
 mod values;
 
 pub use error::{ConfigError, Location, Problem};

@@ -1,0 +1,259 @@
+//! Field validators shared by the sections of the configuration file: tables as serde reads
+//! them, durations, integers, Nagios ranges, paths, names and words. Each reports what is wrong
+//! (located in the file) and returns what loading can go on with.
+
+use super::error::Problems;
+use super::load::Env;
+use super::values::{self, DURATION_EXAMPLES, Loose, OneOrMany};
+use crate::checks::range::Range;
+use serde::de::DeserializeOwned;
+use serde_spanned::Spanned;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::de::{DeValue, ValueDeserializer};
+
+/// The host roles, as messages list them.
+pub(super) const ROLES: &str = "`production`, `backup`, `drp`, `bastion`";
+
+pub(super) fn list<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    items
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Deserialises one table of the file, reporting (and locating) what serde refuses.
+pub(super) fn table<T: DeserializeOwned>(
+    v: Spanned<DeValue>,
+    what: &str,
+    p: &mut Problems,
+) -> Option<T> {
+    let span = v.span();
+    if !v.get_ref().is_table() {
+        p.at(
+            span,
+            format!("expected a table {what}, found {}", v.get_ref().type_str()),
+        );
+        return None;
+    }
+    let host_name = v
+        .get_ref()
+        .get("name")
+        .and_then(|n| n.get_ref().as_str())
+        .map(str::to_string);
+    match T::deserialize(ValueDeserializer::from(v)) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            // serde's words for TOML's: sequence → array, map → table.
+            let mut msg = e
+                .message()
+                .replace("a sequence", "an array")
+                .replace("type: sequence", "type: array")
+                .replace("a map", "a table")
+                .replace("type: map", "type: table");
+            if let Some(field) = msg
+                .strip_prefix("missing field `")
+                .and_then(|r| r.strip_suffix('`'))
+            {
+                let place = match (what, host_name) {
+                    ("[[hosts]]", Some(n)) => format!("[[hosts]] `{n}`"),
+                    _ => what.to_string(),
+                };
+                msg = format!(
+                    "missing field `{field}` in {place}{}",
+                    field_hint(what, field)
+                );
+            }
+            p.at(e.span().unwrap_or(span), msg);
+            None
+        }
+    }
+}
+
+/// What a required field should contain, for "missing field" messages.
+fn field_hint(what: &str, field: &str) -> String {
+    match (what, field) {
+        ("[site]", "name") => ": expected the site's name, e.g. name = \"1stKYC\"".into(),
+        ("[[hosts]]", "name") => ": expected the host's name, e.g. name = \"prod\"".into(),
+        ("[[hosts]]", "role") => format!(": expected one of {ROLES}"),
+        ("[[hosts]]", "datacenter") => {
+            ": expected the datacenter it is in, e.g. datacenter = \"dc1\"".into()
+        }
+        _ => String::new(),
+    }
+}
+
+pub(super) fn duration(
+    v: &Option<Spanned<Loose>>,
+    field: &str,
+    default: Duration,
+    p: &mut Problems,
+) -> Duration {
+    let Some(v) = v else { return default };
+    let found = match v.get_ref() {
+        Loose::Str(s) => match values::parse_duration(s) {
+            Ok(d) if d.is_zero() => {
+                p.at(
+                    v.span(),
+                    format!("`{field}` must be longer than zero; expected {DURATION_EXAMPLES}"),
+                );
+                return default;
+            }
+            Ok(d) => return d,
+            Err(e) => {
+                p.at(v.span(), format!("`{field}`: {e}"));
+                return default;
+            }
+        },
+        Loose::Int(i) => format!("integer {i} (write \"{i}s\" for seconds)"),
+        other => other.describe(),
+    };
+    p.at(
+        v.span(),
+        format!("`{field}`: expected {DURATION_EXAMPLES}, found {found}"),
+    );
+    default
+}
+
+/// An integer in `min..=max`; `expected` says so in words ("an integer from 1 to 65535").
+pub(super) fn integer(
+    v: &Spanned<Loose>,
+    field: &str,
+    (min, max): (i64, i64),
+    expected: &str,
+    p: &mut Problems,
+) -> Option<i64> {
+    match v.get_ref() {
+        Loose::Int(i) if (min..=max).contains(i) => Some(*i),
+        Loose::Int(i) => {
+            p.at(
+                v.span(),
+                format!("`{field}` = {i} is out of range: expected {expected}"),
+            );
+            None
+        }
+        other => {
+            p.at(
+                v.span(),
+                format!("`{field}`: expected {expected}, found {}", other.describe()),
+            );
+            None
+        }
+    }
+}
+
+/// `Some(None)`: explicitly "none" (never alerts). `None`: not set, or invalid (reported).
+pub(super) fn range(
+    v: &Option<Spanned<Loose>>,
+    field: &str,
+    p: &mut Problems,
+) -> Option<Option<Range>> {
+    let v = v.as_ref()?;
+    let text = match v.get_ref() {
+        Loose::Str(s) if s.trim().eq_ignore_ascii_case("none") => return Some(None),
+        Loose::Str(s) => s.clone(),
+        Loose::Int(i) => i.to_string(),
+        Loose::Float(x) => x.to_string(),
+        other => {
+            p.at(
+                v.span(),
+                format!(
+                    "`{field}`: expected a Nagios range such as \"80\", \"10:\", \"~:5\", \
+                     \"10:20\", \"@10:20\", or \"none\", found {}",
+                    other.describe()
+                ),
+            );
+            return None;
+        }
+    };
+    match Range::parse(&text) {
+        Ok(r) => Some(Some(r)),
+        Err(e) => {
+            p.at(v.span(), format!("`{field}`: {e}"));
+            None
+        }
+    }
+}
+
+pub(super) fn path(
+    v: &Spanned<String>,
+    field: &str,
+    env: &Env,
+    base: &Path,
+    p: &mut Problems,
+) -> PathBuf {
+    match values::expand_path(v.get_ref(), env.home.as_deref(), base) {
+        Ok(path) => path,
+        Err(e) => {
+            p.at(v.span(), format!("`{field}`: {e}"));
+            PathBuf::from(v.get_ref())
+        }
+    }
+}
+
+pub(super) fn paths(
+    v: &Option<Spanned<OneOrMany>>,
+    field: &str,
+    env: &Env,
+    base: &Path,
+    p: &mut Problems,
+) -> Vec<PathBuf> {
+    let Some(v) = v else { return Vec::new() };
+    v.get_ref()
+        .0
+        .iter()
+        .map(|s| path(&Spanned::new(v.span(), s.clone()), field, env, base, p))
+        .collect()
+}
+
+/// A word for names and datacenters: non-empty, no blanks or control characters.
+pub(super) fn word(v: &Spanned<String>, what: &str, p: &mut Problems) -> bool {
+    let s = v.get_ref();
+    if s.trim().is_empty() {
+        p.at(
+            v.span(),
+            format!("empty {what}: expected a non-empty string"),
+        );
+        false
+    } else if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        p.at(
+            v.span(),
+            format!("{what} {s:?} contains blanks or control characters"),
+        );
+        false
+    } else {
+        true
+    }
+}
+
+pub(super) fn host_name_ok(v: &Spanned<String>, p: &mut Problems) {
+    if !word(v, "host name", p) {
+        return;
+    }
+    let s = v.get_ref();
+    if s.starts_with('-')
+        || !s
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        p.at(
+            v.span(),
+            format!(
+                "invalid host name {s:?}: expected letters, digits, `.`, `_` and `-`, \
+                 not starting with `-`"
+            ),
+        );
+    }
+}
+
+/// The site name may contain blanks ("Acme Prod"), it just must not be empty.
+pub(super) fn word_or_empty(v: &Spanned<String>, what: &str, p: &mut Problems) {
+    if v.get_ref().trim().is_empty() {
+        p.at(
+            v.span(),
+            format!("empty {what}: expected a non-empty string"),
+        );
+    } else if v.get_ref().chars().any(char::is_control) {
+        p.at(v.span(), format!("{what} contains control characters"));
+    }
+}
