@@ -63,13 +63,26 @@ fn time_drift(levels: &Levels, report: &ProbeReport, timing: &ExecTiming) -> Che
         Err(issue) => return unknown(ID, "clock", issue),
     };
     let mut drift_ms = (clock.epoch_s - timing.midpoint_s()) * 1000.0;
-    // A clock read to the second only is, on average, half a second behind, give or take
-    // half a second: only what lies beyond that uncertainty counts.
+    // A clock read to the second only is, on average, half a second behind: the estimate
+    // shown is corrected by that half.
     let slack_ms = if clock.subsecond { 0.0 } else { 500.0 };
     drift_ms += slack_ms;
     // `+ 0.0` turns a rounded -0 into 0, so a perfect clock does not read "-0 ms".
     let drift_ms = drift_ms.round() + 0.0;
-    let mut state = level(levels, (drift_ms.abs() - slack_ms).max(0.0));
+    // The remote clock was read somewhere between sending the exec and its line arriving
+    // (and, without %N, anywhere in the second it names): alert only on the offset that is
+    // certain whatever the moment was, so a slow or loaded link makes the reading vaguer,
+    // never a false alarm.
+    let sent_s = timing.sent.as_nanosecond() as f64 / 1e9;
+    let span_s = if clock.subsecond { 0.0 } else { 1.0 };
+    let lo_ms = (clock.epoch_s - timing.now_s()) * 1000.0;
+    let hi_ms = (clock.epoch_s + span_s - sent_s) * 1000.0;
+    let certain_ms = if lo_ms <= 0.0 && hi_ms >= 0.0 {
+        0.0
+    } else {
+        lo_ms.abs().min(hi_ms.abs())
+    };
+    let mut state = level(levels, certain_ms);
     let sync = match &report.timesync {
         Ok(TimeSync {
             synchronised: Some(true),

@@ -417,3 +417,38 @@ fn processes() {
         (State::Unknown, "ps: no output (probe cut short)")
     );
 }
+
+#[test]
+fn time_drift_alerts_only_on_what_a_slow_exchange_leaves_certain() {
+    // The exec took a whole second to answer (a loaded host): the clock line may have been
+    // read at any moment of that second.
+    let arrived = CLOCK;
+    let ts = |s: f64| jiff::Timestamp::from_nanosecond((s * 1e9) as i128).unwrap();
+    let timing = ExecTiming {
+        sent: ts(arrived - 1.0),
+        first_byte: ts(arrived),
+        round_trip: std::time::Duration::from_millis(1),
+    };
+    let drift = |remote: f64| {
+        let c = format!("{remote:.9}\n");
+        let checks = evaluate(
+            &host(&[]),
+            &report(&[
+                ("clock", &c),
+                ("timesync", "timedatectl NTPSynchronized=yes\n"),
+            ]),
+            &timing,
+            &mut HostMemory::default(),
+        );
+        find(&checks, "system.time_drift").clone()
+    };
+    // Read 400 ms before arrival by an exact clock: the estimate says -400 ms, but nothing
+    // proves a drift, so no alarm.
+    let vague = drift(arrived - 0.4);
+    assert_eq!(vague.value, Some(-400.0));
+    assert_eq!(vague.state, State::Ok, "{vague:?}");
+    // Ahead of the arrival itself by 700 ms: certainly drifting whatever the moment.
+    assert_eq!(drift(arrived + 0.7).state, State::Crit);
+    // Behind the sending by 300 ms: at least 300 ms slow.
+    assert_eq!(drift(arrived - 1.3).state, State::Warn);
+}
