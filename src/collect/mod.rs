@@ -251,7 +251,7 @@ fn clock_offset(stdout: &[u8], nonce: &str) -> Option<usize> {
 }
 
 fn availability_ok(stats: &ExecStats) -> Check {
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let ms = |d: Duration| (d.as_secs_f64() * 10_000.0).round() / 10.0;
     match (stats.connect, stats.first_byte) {
         (Some(c), _) => Check::new(
             "system.availability",

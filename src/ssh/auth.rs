@@ -38,6 +38,23 @@ fn load(path: &Path) -> Loaded {
     }
 }
 
+/// The signature hash an RSA key must use with this server (SHA-2 when it says it accepts
+/// it); `None` for other key types.
+async fn rsa_hash<H: russh::client::Handler>(
+    handle: &Handle<H>,
+    algorithm: russh::keys::Algorithm,
+) -> Option<russh::keys::HashAlg> {
+    if !algorithm.is_rsa() {
+        return None;
+    }
+    handle
+        .best_supported_rsa_hash()
+        .await
+        .ok()
+        .flatten()
+        .flatten()
+}
+
 /// Try every identity, then every agent key. Returns what was tried, for the error message.
 pub async fn authenticate<H: russh::client::Handler>(
     handle: &mut Handle<H>,
@@ -55,16 +72,7 @@ pub async fn authenticate<H: russh::client::Handler>(
                 continue;
             }
         };
-        let hash = if key.algorithm().is_rsa() {
-            handle
-                .best_supported_rsa_hash()
-                .await
-                .ok()
-                .flatten()
-                .flatten()
-        } else {
-            None
-        };
+        let hash = rsa_hash(handle, key.algorithm()).await;
         match handle
             .authenticate_publickey(user, PrivateKeyWithHashAlg::new(key, hash))
             .await
@@ -86,16 +94,7 @@ pub async fn authenticate<H: russh::client::Handler>(
                     let AgentIdentity::PublicKey { key, comment } = id else {
                         continue;
                     };
-                    let hash = if key.algorithm().is_rsa() {
-                        handle
-                            .best_supported_rsa_hash()
-                            .await
-                            .ok()
-                            .flatten()
-                            .flatten()
-                    } else {
-                        None
-                    };
+                    let hash = rsa_hash(handle, key.algorithm()).await;
                     match handle
                         .authenticate_publickey_with(user, key, hash, &mut agent)
                         .await
