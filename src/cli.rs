@@ -84,7 +84,7 @@ pub fn main() -> i32 {
             eprintln!(
                 "vigie: the full-screen console is not in this version yet; `vigie check` gives the same readings"
             );
-            2
+            EXIT_UNKNOWN
         }
     }
 }
@@ -178,17 +178,21 @@ async fn check(cfg: Config, accept_new: bool, json: bool, count: u32) -> i32 {
     // Round k is complete when every host has delivered k snapshots. Every refresh is bounded
     // (connect per hop, then the command deadline), so the deadline only guards against a
     // host whose refresh is slower than that; it is then reported with its last reading.
-    let hops = cfg.hosts.len() as u32 + 1;
-    let bound = cfg.ssh.connect_timeout * hops + cfg.ssh.command_timeout + Duration::from_secs(2);
+    let hops = u32::try_from(cfg.hosts.len()).unwrap_or(u32::MAX).saturating_add(1);
+    let bound = collect::RefreshSettings::from_config(&cfg)
+        .worst_case(hops)
+        .saturating_add(Duration::from_secs(2));
     let mut exit = 0;
     for round in 1..=count {
+        let wait = if round == 1 {
+            bound
+        } else {
+            bound.saturating_add(cfg.site.refresh)
+        };
+        // Instant + a huge duration would panic: an absurd configured timeout waits "forever".
         let until = Instant::now()
-            + bound
-            + if round == 1 {
-                Duration::ZERO
-            } else {
-                cfg.site.refresh
-            };
+            .checked_add(wait)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365));
         while !hosts
             .iter()
             .all(|h| delivered.get(h).copied().unwrap_or(0) >= round)

@@ -1,7 +1,7 @@
 //! The running collector: one task per supervised host, each on its own refresh schedule,
 //! sending owned snapshots over a channel. Nothing here is shared with the render path.
 
-use super::{Deadlines, HostSnapshot, HostTracker, refresh_host};
+use super::{HostSnapshot, HostTracker, RefreshSettings, refresh_host};
 use crate::config::Config;
 use crate::ssh::Pool;
 use std::sync::Arc;
@@ -22,7 +22,7 @@ impl Engine {
         tx: mpsc::UnboundedSender<HostSnapshot>,
     ) -> Engine {
         let wake = Arc::new(Notify::new());
-        let deadlines = Deadlines::from_config(&config);
+        let settings = RefreshSettings::from_config(&config);
         let tasks = config
             .supervised()
             .map(|host| {
@@ -31,7 +31,6 @@ impl Engine {
                 let tx = tx.clone();
                 let wake = wake.clone();
                 let refresh = config.site.refresh;
-                let slow_every = config.ssh.slow_every;
                 tokio::spawn(async move {
                     let mut tracker = HostTracker::default();
                     let mut tick = tokio::time::interval(refresh);
@@ -39,7 +38,7 @@ impl Engine {
                     tick.tick().await; // the first tick is immediate
                     loop {
                         let snap =
-                            refresh_host(&pool, &host, &mut tracker, slow_every, deadlines).await;
+                            refresh_host(&pool, &host, &mut tracker, settings).await;
                         if tx.send(snap).is_err() {
                             return; // nobody listens any more
                         }

@@ -7,7 +7,7 @@ pub mod engine;
 
 use crate::checks::{self, Check, ExecTiming, HostMemory, State};
 use crate::config::{Config, HostConfig};
-use crate::probe::{ProbeRequest, SCRIPT, report::ProbeReport, sections};
+use crate::probe::{COMMAND, ProbeRequest, report::ProbeReport, sections};
 use crate::ssh::pool::{Freshness, Pool, Route};
 use crate::ssh::{SshError, Target, TransportOptions};
 use std::time::{Duration, Instant};
@@ -53,22 +53,38 @@ pub struct ExecStats {
     pub slow_sections: bool,
 }
 
-/// Timeouts applied to one refresh.
+/// How every refresh of a host is made.
 #[derive(Debug, Clone, Copy)]
-pub struct Deadlines {
+pub struct RefreshSettings {
     /// For the first byte of the probe's output: a host that cannot say its clock within the
     /// connect timeout is not answering.
     pub first_byte: Duration,
     /// For the whole exec; tripled on refreshes that run the slow sections.
     pub total: Duration,
+    /// The slow sections run every Nth refresh.
+    pub slow_every: u32,
+    pub sudo: bool,
 }
 
-impl Deadlines {
+/// SMART and quotas can take seconds per disk: a refresh that runs them gets this many times
+/// the command deadline.
+pub const SLOW_DEADLINE_FACTOR: u32 = 3;
+
+impl RefreshSettings {
     pub fn from_config(config: &Config) -> Self {
-        Deadlines {
+        RefreshSettings {
             first_byte: config.ssh.connect_timeout,
             total: config.ssh.command_timeout,
+            slow_every: config.ssh.slow_every,
+            sudo: config.ssh.sudo,
         }
+    }
+
+    /// The longest one refresh can take through `hops` connections.
+    pub fn worst_case(&self, hops: u32) -> Duration {
+        self.first_byte
+            .saturating_mul(hops)
+            .saturating_add(self.total.saturating_mul(SLOW_DEADLINE_FACTOR))
     }
 }
 
@@ -118,22 +134,20 @@ pub async fn refresh_host(
     pool: &Pool,
     host: &HostConfig,
     tracker: &mut HostTracker,
-    slow_every: u32,
-    deadlines: Deadlines,
+    settings: RefreshSettings,
 ) -> HostSnapshot {
     let slow = tracker
         .refreshes
-        .is_multiple_of(u64::from(slow_every.max(1)));
+        .is_multiple_of(u64::from(settings.slow_every.max(1)));
     tracker.refreshes += 1;
     let mut stats = ExecStats {
         slow_sections: slow,
         ..Default::default()
     };
-    // SMART and quotas can take seconds per disk: a refresh that runs them gets more time.
     let total = if slow {
-        deadlines.total.saturating_mul(3)
+        settings.total.saturating_mul(SLOW_DEADLINE_FACTOR)
     } else {
-        deadlines.total
+        settings.total
     };
     let result = async {
         let (conn, fresh) = pool.get(&host.name).await?;
@@ -141,13 +155,17 @@ pub async fn refresh_host(
             stats.new_connection = true;
             stats.connect = Some(conn.setup);
         }
-        let request = ProbeRequest::new(slow, tracker.memory.needs_cpu_second_sample());
+        let request = ProbeRequest::new(
+            slow,
+            tracker.memory.needs_cpu_second_sample(),
+            settings.sudo,
+        );
         let exec_started = Instant::now();
         let out = conn
             .exec(
-                &request.command(),
-                SCRIPT.as_bytes(),
-                deadlines.first_byte,
+                COMMAND,
+                &request.stdin(),
+                settings.first_byte,
                 total,
             )
             .await;

@@ -250,6 +250,7 @@ pub(crate) fn parse_with(text: &str, path: &Path, env: &Env) -> Result<Config, C
                 command_timeout: ssh.command_timeout,
                 keepalive: ssh.keepalive,
                 slow_every: ssh.slow_every,
+                sudo: ssh.sudo,
             },
             hosts,
         }),
@@ -321,6 +322,7 @@ pub(super) struct SshDefaults {
     command_timeout: Duration,
     keepalive: Duration,
     slow_every: u32,
+    sudo: bool,
     config: Option<PathBuf>,
     /// `config` names an existing file (or is not set).
     config_ok: bool,
@@ -385,6 +387,7 @@ fn check_ssh(raw: RawSsh, env: &Env, base: &Path, p: &mut Problems) -> SshDefaul
                 )
             })
             .map_or(12, |n| n as u32),
+        sudo: raw.sudo.unwrap_or(false),
         config,
         config_ok,
         use_ssh_config,

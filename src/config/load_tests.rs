@@ -83,6 +83,7 @@ fn defaults() {
             command_timeout: Duration::from_secs(10),
             keepalive: Duration::from_secs(15),
             slow_every: 12,
+            sudo: false,
         }
     );
     let h = c.host("b").unwrap();

@@ -198,6 +198,8 @@ pub struct SshSettings {
     pub keepalive: Duration,
     /// Slow probe sections (SMART, quotas) run every Nth refresh.
     pub slow_every: u32,
+    /// Root-only tools (smartctl, repquota) go through `sudo -n` when the user is not root.
+    pub sudo: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

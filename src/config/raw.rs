@@ -28,6 +28,7 @@ pub struct RawSsh {
     pub slow_every: Option<Spanned<Loose>>,
     pub config: Option<Spanned<String>>,
     pub use_ssh_config: Option<bool>,
+    pub sudo: Option<bool>,
 }
 
 /// `{ warn = "…", crit = "…" }`

@@ -1,34 +1,34 @@
-# Vigie probe. Sent on stdin to `env LC_ALL=C LANG=C /bin/sh -s -- NONCE [FLAG...]`, one exec
-# per host per refresh. POSIX sh only: it must run on any Debian or RHEL host as it is.
-# Every section is framed by markers carrying NONCE (random per exec, so remote output cannot
-# forge a frame) and reports its exit status and elapsed time.
-# FLAGS: slow = also run the slow sections (SMART, quotas); cpu2 = take the second CPU sample
-# after a short pause (first refresh of a host: there is no earlier sample to compare with).
-N=$1
-shift
+# Vigie probe. Sent on stdin to `env LC_ALL=C LANG=C /bin/sh -s`, one exec per host per
+# refresh, after a few assignment lines the console prepends (so nothing is on the command
+# line, where `ps` would show the nonce to local users):
+#   N=<nonce>     random hex, new every exec: frames every section, so remote output cannot
+#                 forge or close one
+#   SLOW=0|1      also run the slow sections (SMART, quotas)
+#   CPU2=0|1      take the second CPU sample after a short pause (no earlier sample exists)
+#   SUDO=0|1      run root-only tools through `sudo -n` when not root (opt-in: a refused sudo
+#                 is logged and mailed as an incident on most systems)
+# POSIX sh only: it must run on any Debian or RHEL host as it is.
+
 # The clock first, before anything forks: the console dates its arrival to measure drift.
 _clk=$(date -u +%s.%N)
 printf '@@VIGIE %s BEGIN clock\n%s\n@@VIGIE %s END clock rc=0 ms=0\n' "$N" "$_clk" "$N"
-SLOW=0
-CPU2=0
-for f in "$@"; do
-    case $f in
-        slow) SLOW=1 ;;
-        cpu2) CPU2=1 ;;
-    esac
-done
 export LC_ALL=C LANG=C
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 export PATH
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
-# Root-only tools go through sudo -n (never a password prompt) when we are not root.
-SUDO=
-if [ "$(id -u)" != 0 ] && have sudo; then SUDO="sudo -n"; fi
-# Sections that can hang (NFS, a dying disk, a stuck daemon) run under timeout.
-T=
-if have timeout; then T="timeout -k 2"; fi
+# Root-only tools run as `$_sudo tool` (unquoted on purpose: empty, or two words).
+_sudo=
+if [ "${SUDO:-0}" = 1 ] && [ "$(id -u)" != 0 ] && have sudo; then _sudo="sudo -n"; fi
+
+# Sections that can hang (NFS, a dying disk, a stuck daemon) run under `t SECONDS CMD...`;
+# without timeout(1) they simply run.
+if have timeout; then
+    t() { timeout -k 2 "$@"; }
+else
+    t() { shift; "$@"; }
+fi
 
 # Centiseconds since boot into _cs, without forking (elapsed time of each section).
 cs() {
@@ -79,7 +79,7 @@ s_stat() {
 
 s_stat2() {
     # Fractional sleep is not POSIX: a strict sleep waits a whole second instead.
-    [ "$CPU2" = 1 ] && { sleep 0.3 2>/dev/null || sleep 1; }
+    [ "${CPU2:-0}" = 1 ] && { sleep 0.3 2>/dev/null || sleep 1; }
     s_stat
 }
 
@@ -88,20 +88,24 @@ s_loadavg() { cat /proc/loadavg; }
 s_meminfo() { cat /proc/meminfo; }
 
 s_df() {
-    _d=$($T 5 df -k --output=source,fstype,size,used,avail,itotal,iused,iavail,target 2>&1)
+    _d=$(t 5 df -k --output=source,fstype,size,used,avail,itotal,iused,iavail,target 2>&1)
     _r=$?
+    # df prints its errors (a stale NFS mount) before the table: look for the header anywhere.
     case $_d in
-        Filesystem*Type*)
+        *Filesystem*Type*)
             printf '%s\n' "$_d"
             return $_r
             ;;
     esac
     [ "$_r" = 124 ] && { printf '%s\n' "$_d"; return 124; }
-    # Old or non-GNU df: POSIX output for blocks, then inodes.
-    $T 5 df -P -k
+    # Old or non-GNU df: POSIX output for blocks, then inodes, then the mount table for the
+    # filesystem types POSIX df does not print.
+    t 5 df -P -k
     _r=$?
     echo "--inodes--"
-    $T 5 df -P -i
+    t 5 df -P -i
+    echo "--mounts--"
+    cat /proc/mounts
     return $_r
 }
 
@@ -111,7 +115,7 @@ s_mdstat() {
 
 s_smart() {
     have smartctl || { not_installed smartctl; return 127; }
-    _scan=$($T 10 $SUDO smartctl --scan-open 2>&1)
+    _scan=$(t 10 $_sudo smartctl --scan-open 2>&1)
     _r=$?
     if [ "$_r" != 0 ]; then
         printf '%s\n' "$_scan"
@@ -120,14 +124,31 @@ s_smart() {
     # smartctl 7+ speaks JSON; 6.x only text (the parser reads both).
     _j=-j
     smartctl -j -V >/dev/null 2>&1 || _j=
+    # One budget for all disks: a host with many dying disks must not outlast the refresh.
+    cs
+    _start=$_cs
     printf '%s\n' "$_scan" | while read -r _dev _rest; do
-        case $_dev in /dev/*) ;; *) continue ;; esac
+        case $_dev in
+            /dev/*) ;;
+            '#'*)
+                # Devices --scan-open could not open (permission denied, no such device).
+                echo "@@scan $_dev $_rest"
+                continue
+                ;;
+            *) continue ;;
+        esac
+        cs
+        if [ $((_cs - _start)) -gt 2000 ]; then
+            echo "@@skipped $_dev (SMART time budget of 20 s spent)"
+            continue
+        fi
         _type=$(printf '%s\n' "$_rest" | sed -n 's/^-d \([^ ]*\).*/\1/p')
         echo "@@dev $_dev ${_type:-auto}"
+        # -n standby: never spin up a sleeping disk just to read it (exit bit 1 + STANDBY).
         if [ -n "$_type" ]; then
-            $T 10 $SUDO smartctl $_j -H -A -i -d "$_type" "$_dev"
+            t 10 $_sudo smartctl $_j -n standby -H -A -i -d "$_type" "$_dev"
         else
-            $T 10 $SUDO smartctl $_j -H -A -i "$_dev"
+            t 10 $_sudo smartctl $_j -n standby -H -A -i "$_dev"
         fi
         _r=$?
         # A newline first: smartctl killed mid-line must not swallow the status.
@@ -139,26 +160,26 @@ s_quota() {
     grep -Eq '[ ,](usrquota|usrjquota=[^ ,]*|quota|uquota)[ ,]' /proc/mounts || { echo "VIGIE_ABSENT"; return 0; }
     have repquota || { not_installed repquota; return 127; }
     # -p (grace as epoch seconds) is quota-tools 4; 3.x prints grace as text.
-    $T 20 $SUDO repquota -a -u -p 2>/dev/null || $T 20 $SUDO repquota -a -u
+    t 20 $_sudo repquota -a -u -p 2>/dev/null || t 20 $_sudo repquota -a -u
 }
 
 s_timesync() {
     if have timedatectl; then
-        _v=$($T 3 timedatectl show -p NTPSynchronized --value 2>/dev/null)
+        _v=$(t 3 timedatectl show -p NTPSynchronized --value 2>/dev/null)
         if [ -n "$_v" ]; then
             echo "timedatectl NTPSynchronized=$_v"
             return 0
         fi
     fi
     if have chronyc; then
-        _v=$($T 3 chronyc -n tracking 2>/dev/null) && {
+        _v=$(t 3 chronyc -n tracking 2>/dev/null) && {
             echo "chronyc"
             printf '%s\n' "$_v"
             return 0
         }
     fi
     if have ntpstat; then
-        $T 3 ntpstat >/dev/null 2>&1
+        t 3 ntpstat >/dev/null 2>&1
         echo "ntpstat rc=$?"
         return 0
     fi
@@ -166,7 +187,15 @@ s_timesync() {
     return 0
 }
 
-s_procs() { ps -A -o comm=; }
+# Command names, then the command lines of sshd processes only: Vigie's own session
+# ("sshd: root@notty") is an sshd too, and must not pass for the listener.
+s_procs() {
+    ps -A -o comm=
+    _r=$?
+    echo "@@sshd-args"
+    ps -C sshd -o args= 2>/dev/null
+    return $_r
+}
 
 sec stat s_stat
 sec host s_host
@@ -178,7 +207,7 @@ sec df s_df
 sec mdstat s_mdstat
 sec timesync s_timesync
 sec procs s_procs
-if [ "$SLOW" = 1 ]; then
+if [ "${SLOW:-0}" = 1 ]; then
     sec smart s_smart
     sec quota s_quota
 fi
