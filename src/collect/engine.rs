@@ -11,7 +11,9 @@ use tokio::time::MissedTickBehavior;
 
 pub struct Engine {
     tasks: Vec<JoinHandle<()>>,
-    wake: Arc<Notify>,
+    /// One per task: `notify_one` keeps the wake-up for a task that is mid-refresh, so a
+    /// refresh asked for during one is not lost.
+    wakes: Vec<Arc<Notify>>,
 }
 
 impl Engine {
@@ -21,15 +23,16 @@ impl Engine {
         pool: Arc<Pool>,
         tx: mpsc::UnboundedSender<HostSnapshot>,
     ) -> Engine {
-        let wake = Arc::new(Notify::new());
         let settings = RefreshSettings::from_config(&config);
+        let mut wakes = Vec::new();
         let tasks = config
             .supervised()
             .map(|host| {
                 let host = host.clone();
                 let pool = pool.clone();
                 let tx = tx.clone();
-                let wake = wake.clone();
+                let wake = Arc::new(Notify::new());
+                wakes.push(wake.clone());
                 let refresh = config.site.refresh;
                 tokio::spawn(async move {
                     let mut tracker = HostTracker::default();
@@ -50,12 +53,14 @@ impl Engine {
                 })
             })
             .collect();
-        Engine { tasks, wake }
+        Engine { tasks, wakes }
     }
 
     /// Refresh every host now instead of at its next tick (`r` in the console).
     pub fn refresh_now(&self) {
-        self.wake.notify_waiters();
+        for wake in &self.wakes {
+            wake.notify_one();
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use crate::checks::{self, Check, ExecTiming, HostMemory, State};
 use crate::config::{Config, HostConfig};
 use crate::probe::{COMMAND, ProbeRequest, report::ProbeReport, sections};
 use crate::ssh::pool::{Freshness, Pool, Route};
-use crate::ssh::{SshError, Target, TransportOptions};
+use crate::ssh::{ExecOutput, SshError, Target, TransportOptions};
 use std::time::{Duration, Instant};
 
 /// One refresh of one host, owned, ready to render or print.
@@ -173,7 +173,7 @@ pub async fn refresh_host(
             // A connection that let an exec time out is not trusted for the next one.
             if matches!(
                 e,
-                SshError::NoAnswer(_) | SshError::CommandTimeout(_) | SshError::Lost(_)
+                SshError::NoAnswer(_) | SshError::Lost(_)
             ) {
                 pool.drop_connection(&host.name).await;
             }
@@ -208,18 +208,14 @@ pub async fn refresh_host(
                 first_byte: clock_at,
                 round_trip: out.round_trip,
             };
-            let mut list = vec![availability_ok(&stats)];
-            list.extend(checks::evaluate(
-                host,
-                &report,
-                &timing,
-                &mut tracker.memory,
-            ));
-            if out.truncated {
-                list.push(Check::new(
-                    "system.availability.output",
-                    State::Warn,
-                    "probe output exceeded 8 MiB and was cut",
+            let mut list = vec![availability(&stats, &out, &request.nonce, total)];
+            // Without even the clock line the probe never ran: nothing else to evaluate.
+            if list[0].state != State::Unknown {
+                list.extend(checks::evaluate(
+                    host,
+                    &report,
+                    &timing,
+                    &mut tracker.memory,
                 ));
             }
             // Every id and summary may carry remote text (mount points, device models, process
@@ -268,23 +264,51 @@ fn clock_offset(stdout: &[u8], nonce: &str) -> Option<usize> {
         .position(|w| w == marker.as_bytes())
 }
 
-fn availability_ok(stats: &ExecStats) -> Check {
+/// `system.availability` of a host that answered: how fast, and whether the probe ran whole.
+fn availability(stats: &ExecStats, out: &ExecOutput, nonce: &str, total: Duration) -> Check {
+    const ID: &str = "system.availability";
     let ms = |d: Duration| (d.as_secs_f64() * 10_000.0).round() / 10.0;
-    match (stats.connect, stats.first_byte) {
-        (Some(c), _) => Check::new(
-            "system.availability",
-            State::Ok,
-            format!("ssh up, connected in {:.0} ms", ms(c)),
-        )
-        .with_value(ms(c), "ms"),
-        (None, Some(f)) => Check::new(
-            "system.availability",
-            State::Ok,
-            format!("ssh up, answered in {:.0} ms", ms(f)),
-        )
-        .with_value(ms(f), "ms"),
-        (None, None) => Check::new("system.availability", State::Ok, "ssh up"),
+    let (speed, value) = match (stats.connect, stats.first_byte) {
+        (Some(c), _) => (format!("connected in {:.0} ms", ms(c)), Some(ms(c))),
+        (None, Some(f)) => (format!("answered in {:.0} ms", ms(f)), Some(ms(f))),
+        (None, None) => (String::new(), None),
+    };
+    let with_value = |c: Check| match value {
+        Some(v) => c.with_value(v, "ms"),
+        None => c,
+    };
+    if clock_offset(&out.stdout, nonce).is_none() {
+        // A missing /bin/sh, a ForceCommand, a restricted key: say what the host said.
+        let said = String::from_utf8_lossy(&out.stderr);
+        let said = crate::probe::parse::clean(said.lines().next().unwrap_or(""), 160);
+        let status = out
+            .exit_status
+            .map_or_else(|| "no exit status".to_string(), |s| format!("exit {s}"));
+        let detail = if said.is_empty() { status } else { format!("{status}: {said}") };
+        return with_value(Check::new(
+            ID,
+            State::Unknown,
+            format!("ssh up, but the probe did not run ({detail})"),
+        ));
     }
+    if out.timed_out {
+        return with_value(Check::new(
+            ID,
+            State::Warn,
+            format!(
+                "ssh up, {speed}; probe still running after {} s: cut short, later sections not read",
+                total.as_secs()
+            ),
+        ));
+    }
+    if out.truncated {
+        return with_value(Check::new(
+            ID,
+            State::Warn,
+            format!("ssh up, {speed}; probe output over 8 MiB: cut"),
+        ));
+    }
+    with_value(Check::new(ID, State::Ok, format!("ssh up, {speed}")))
 }
 
 fn facts(report: &ProbeReport) -> HostFacts {

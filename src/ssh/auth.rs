@@ -79,15 +79,24 @@ pub async fn authenticate<H: russh::client::Handler>(
         {
             Ok(r) if r.success() => return Ok(()),
             Ok(_) => tried.push(format!("{} (refused)", path.display())),
-            Err(e) => return Err(format!("{} ({e})", path.display())),
+            Err(e) => {
+                tried.push(format!("{} ({e})", path.display()));
+                return Err(tried.join(", "));
+            }
         }
     }
     if std::env::var_os("SSH_AUTH_SOCK").is_some() {
         match AgentClient::connect_env().await {
             Err(e) => tried.push(format!("ssh-agent unreachable ({e})")),
             Ok(mut agent) => {
-                let ids = agent.request_identities().await.unwrap_or_default();
-                if ids.is_empty() {
+                let ids = match agent.request_identities().await {
+                    Ok(ids) => ids,
+                    Err(e) => {
+                        tried.push(format!("ssh-agent refused to list its keys ({e})"));
+                        Vec::new()
+                    }
+                };
+                if ids.is_empty() && !tried.iter().any(|t| t.starts_with("ssh-agent")) {
                     tried.push("ssh-agent (no keys)".into());
                 }
                 for id in ids {

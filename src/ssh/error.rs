@@ -36,6 +36,22 @@ pub enum SshError {
         line: usize,
     },
     #[error(
+        "host key of {host} is of another type than known_hosts {path} line {line} records \
+         ({presented} presented, {recorded} recorded): refused, nothing was executed"
+    )]
+    HostKeyOtherType {
+        host: String,
+        presented: String,
+        recorded: String,
+        path: String,
+        line: usize,
+    },
+    #[error(
+        "{host} is trusted only through a @cert-authority line (known_hosts {path} line {line}); \
+         host certificates are not supported: record its plain host key in known_hosts"
+    )]
+    HostKeyCertAuthority { host: String, path: String, line: usize },
+    #[error(
         "unknown host key for {host} ({presented}): not in {path}; check it, then run once with --accept-new to record it"
     )]
     HostKeyUnknown {
@@ -49,8 +65,6 @@ pub enum SshError {
     Protocol(String),
     #[error("no output within {}s: host or sshd not answering", .0.as_secs_f64())]
     NoAnswer(Duration),
-    #[error("command still running after {}s: cut short", .0.as_secs_f64())]
-    CommandTimeout(Duration),
     #[error("connection lost: {0}")]
     Lost(String),
 }

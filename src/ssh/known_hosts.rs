@@ -16,8 +16,15 @@ use std::path::Path;
 pub enum Verdict {
     /// A recorded key of the same type matches.
     Trusted,
-    /// No key of this type is recorded for the host.
+    /// Nothing is recorded for the host.
     Unknown,
+    /// Keys of other types are recorded for the host, none of the presented type: OpenSSH
+    /// would have negotiated a recorded type; a server that cannot is suspect, so this is
+    /// refused even with `--accept-new`.
+    OtherTypeKnown { line: usize, recorded: String },
+    /// The host is trusted only through a `@cert-authority` line, and host certificates are
+    /// not accepted: refused even with `--accept-new`, which would bypass the CA.
+    CertAuthorityOnly { line: usize },
     /// A different key of the same type is recorded: possible man-in-the-middle.
     Changed { line: usize, recorded: String },
     /// The key is explicitly revoked.
@@ -101,32 +108,43 @@ fn patterns_match(patterns: &HostPatterns, name: &str) -> bool {
 /// Judge `key`, presented by `host:port`, against the known_hosts text.
 pub fn verdict(text: &str, host: &str, port: u16, key: &PublicKey) -> Verdict {
     let name = lookup_name(host, port);
-    let mut result = Verdict::Unknown;
+    let mut trusted = false;
+    let mut changed = None;
+    let mut other_type = None;
+    let mut cert_authority = None;
     for (line, entry) in entries(text) {
         if !patterns_match(entry.host_patterns(), &name) {
             continue;
         }
         let recorded = entry.public_key();
         match entry.marker() {
-            Some(Marker::Revoked) if recorded.key_data() == key.key_data() => {
-                return Verdict::Revoked { line };
+            Some(Marker::Revoked) => {
+                if recorded.key_data() == key.key_data() {
+                    return Verdict::Revoked { line };
+                }
+                continue;
             }
-            Some(_) => continue,
+            Some(Marker::CertAuthority) => {
+                cert_authority.get_or_insert(line);
+                continue;
+            }
             None => {}
         }
         if recorded.algorithm() != key.algorithm() {
-            continue;
-        }
-        if recorded.key_data() == key.key_data() {
-            result = Verdict::Trusted;
-        } else if result == Verdict::Unknown {
-            result = Verdict::Changed {
-                line,
-                recorded: fingerprint(recorded),
-            };
+            other_type.get_or_insert((line, fingerprint(recorded)));
+        } else if recorded.key_data() == key.key_data() {
+            trusted = true;
+        } else {
+            changed.get_or_insert((line, fingerprint(recorded)));
         }
     }
-    result
+    match (trusted, changed, other_type, cert_authority) {
+        (true, ..) => Verdict::Trusted,
+        (false, Some((line, recorded)), ..) => Verdict::Changed { line, recorded },
+        (false, None, Some((line, recorded)), _) => Verdict::OtherTypeKnown { line, recorded },
+        (false, None, None, Some(line)) => Verdict::CertAuthorityOnly { line },
+        (false, None, None, None) => Verdict::Unknown,
+    }
 }
 
 /// Key algorithms recorded for the host, so the key exchange can ask the server for a key
@@ -154,10 +172,25 @@ pub fn read(path: &Path) -> std::io::Result<String> {
     }
 }
 
-/// Append the key for `host:port` (`--accept-new`).
+/// Append the key for `host:port` (`--accept-new`), durably: a full disk must not leave a
+/// half-written line behind a message saying the key was recorded.
 pub fn record(path: &Path, host: &str, port: u16, key: &PublicKey) -> Result<(), String> {
-    russh::keys::known_hosts::learn_known_hosts_path(host, port, key, path)
-        .map_err(|e| format!("cannot record the host key in {}: {e}", path.display()))
+    use std::io::Write;
+    let fail = |e: &dyn std::fmt::Display| format!("cannot record the host key in {}: {e}", path.display());
+    let openssh = key.to_openssh().map_err(|e| fail(&e))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
+    }
+    let existing = read(path).map_err(|e| fail(&e))?;
+    let separator = if existing.is_empty() || existing.ends_with('\n') { "" } else { "\n" };
+    let line = format!("{separator}{} {openssh}\n", lookup_name(host, port));
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| fail(&e))?;
+    file.write_all(line.as_bytes()).map_err(|e| fail(&e))?;
+    file.sync_data().map_err(|e| fail(&e))
 }
 
 #[cfg(test)]
@@ -233,6 +266,31 @@ mod tests {
             verdict(&kh, "h", 22, &key(ED_A)),
             Verdict::Revoked { line: 2 }
         );
+    }
+
+    #[test]
+    fn a_key_of_another_type_or_a_cert_authority_alone_is_not_unknown() {
+        const RSA: &str = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDdASTY7w91oMPZys+Uro8iF0zzBfzs9ti/RZxLwMij2b5rRrpsk7vjBiaF5cjuadF1y4kTwbksasnbMwN0NON3yad9oO4TpIzznkmJH33s2BU5HFaeP35sYzJkhF6wpowLHmyqrNwTFOtJJwBxODgwpM8UpMhQ86SAfhk/ir79pw==";
+        let kh = format!("h {RSA}\n");
+        assert!(matches!(
+            verdict(&kh, "h", 22, &key(ED_A)),
+            Verdict::OtherTypeKnown { line: 1, .. }
+        ));
+        let ca = format!("@cert-authority *.example {ED_B}\n");
+        assert_eq!(
+            verdict(&ca, "h.example", 22, &key(ED_A)),
+            Verdict::CertAuthorityOnly { line: 1 }
+        );
+    }
+
+    #[test]
+    fn recording_appends_a_line_that_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/known_hosts");
+        record(&path, "10.0.0.9", 2222, &key(ED_A)).unwrap();
+        let text = read(&path).unwrap();
+        assert_eq!(verdict(&text, "10.0.0.9", 2222, &key(ED_A)), Verdict::Trusted);
+        assert!(text.starts_with("[10.0.0.9]:2222 ssh-ed25519 "));
     }
 
     #[test]

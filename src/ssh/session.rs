@@ -46,6 +46,8 @@ pub struct ExecOutput {
     pub round_trip: Duration,
     /// True when output beyond the cap was discarded.
     pub truncated: bool,
+    /// The command was still running at the deadline: the output is what arrived until then.
+    pub timed_out: bool,
 }
 
 /// The russh client handler: strict host-key checking.
@@ -126,6 +128,14 @@ impl client::Handler for Client {
                 })
             }
             Verdict::Revoked { line } => self.refuse(SshError::HostKeyRevoked { host, path, line }),
+            Verdict::OtherTypeKnown { line, recorded } => self.refuse(SshError::HostKeyOtherType {
+                host,
+                presented,
+                recorded,
+                path,
+                line,
+            }),
+            Verdict::CertAuthorityOnly { line } => self.refuse(SshError::HostKeyCertAuthority { host, path, line }),
         }
     }
 }
@@ -302,11 +312,6 @@ impl Connection {
             .min(measured);
         let round_trip = Duration::from_nanos(min);
         let sent = jiff::Timestamp::now();
-        let lost = |e: russh::Error| SshError::Lost(e.to_string());
-        channel.exec(true, command).await.map_err(lost)?;
-        channel.data(stdin).await.map_err(lost)?;
-        channel.eof().await.map_err(lost)?;
-
         let mut out = ExecOutput {
             stdout: Vec::new(),
             stderr: Vec::new(),
@@ -316,25 +321,41 @@ impl Connection {
             arrivals: Vec::new(),
             round_trip,
             truncated: false,
+            timed_out: false,
         };
+        let result = Self::run(&mut channel, command, stdin, &mut out, started, first_byte, total).await;
+        if result.is_err() || out.timed_out {
+            // Never leave a session open on the server after a failure: MaxSessions would
+            // fill up refresh after refresh. Bounded, as the peer may be the problem.
+            let _ = tokio::time::timeout(first_byte, channel.close()).await;
+        }
+        result.map(|()| out)
+    }
+
+    async fn run(
+        channel: &mut russh::Channel<client::Msg>,
+        command: &str,
+        stdin: &[u8],
+        out: &mut ExecOutput,
+        started: Instant,
+        first_byte: Duration,
+        total: Duration,
+    ) -> Result<(), SshError> {
+        let lost = |e: russh::Error| SshError::Lost(e.to_string());
+        channel.exec(true, command).await.map_err(lost)?;
+        channel.data(stdin).await.map_err(lost)?;
+        channel.eof().await.map_err(lost)?;
         let mut got_first = false;
         loop {
-            let deadline = if got_first {
-                total
-            } else {
-                first_byte.min(total)
-            };
+            let deadline = if got_first { total } else { first_byte.min(total) };
             let remaining = deadline.saturating_sub(started.elapsed());
-            let msg = match tokio::time::timeout(remaining, channel.wait()).await {
-                Ok(m) => m,
-                Err(_) => {
-                    let _ = channel.close().await;
-                    return Err(if got_first {
-                        SshError::CommandTimeout(total)
-                    } else {
-                        SshError::NoAnswer(first_byte)
-                    });
+            let Ok(msg) = tokio::time::timeout(remaining, channel.wait()).await else {
+                if got_first {
+                    // Keep what arrived: every section already complete is a good reading.
+                    out.timed_out = true;
+                    return Ok(());
                 }
+                return Err(SshError::NoAnswer(first_byte));
             };
             match msg {
                 Some(ChannelMsg::Data { data }) => {
@@ -353,15 +374,12 @@ impl Connection {
                 }
                 Some(ChannelMsg::ExitStatus { exit_status }) => out.exit_status = Some(exit_status),
                 Some(ChannelMsg::Failure) => {
-                    return Err(SshError::Protocol(
-                        "the server refused to run the command".into(),
-                    ));
+                    return Err(SshError::Protocol("the server refused to run the command".into()));
                 }
-                Some(ChannelMsg::Close) | None => break,
+                Some(ChannelMsg::Close) | None => return Ok(()),
                 Some(_) => {}
             }
         }
-        Ok(out)
     }
 }
 
