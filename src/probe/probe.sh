@@ -13,7 +13,9 @@
 _clk=$(date -u +%s.%N)
 printf '@@VIGIE %s BEGIN clock\n%s\n@@VIGIE %s END clock rc=0 ms=0\n' "$N" "$_clk" "$N"
 export LC_ALL=C LANG=C
-PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+# The login PATH first (an operator's own tools win); the sbin directories after it, where
+# a non-root login PATH often lacks smartctl and repquota.
+PATH=${PATH:+$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 
 have() { command -v "$1" >/dev/null 2>&1; }

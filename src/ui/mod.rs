@@ -1,0 +1,3 @@
+//! The full-screen console.
+
+pub mod theme;
