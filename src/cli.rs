@@ -37,6 +37,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The console on an embedded demo site: no servers, no root, nothing to configure
+    Demo,
     /// One refresh of every host, printed; exit 0/1/2/3 = worst state (Nagios)
     Check {
         /// Print the JSON document of SPEC §4 instead of a table
@@ -80,13 +82,103 @@ pub fn main() -> i32 {
             Ok(cfg) => run_async(check(cfg, cli.accept_new, *json, (*count).max(1))),
             Err(code) => code,
         },
-        None => {
-            eprintln!(
-                "vigie: the full-screen console is not in this version yet; `vigie check` gives the same readings"
-            );
-            EXIT_UNKNOWN
-        }
+        None => match load(&path) {
+            Ok(cfg) => console(cfg, &cli, None),
+            Err(code) => code,
+        },
+        Some(Command::Demo) => demo(&cli),
     }
+}
+
+/// The theme: `--theme`, else `[ui] theme`, else dark; adapted to NO_COLOR and the
+/// terminal's colours.
+fn theme(cli: &Cli, config: Option<&Config>) -> Result<crate::ui::theme::Theme, i32> {
+    let name = cli
+        .theme
+        .clone()
+        .or_else(|| config.and_then(|c| c.ui.theme.clone()))
+        .unwrap_or_else(|| "dark".into());
+    let theme = crate::ui::theme::Theme::load(&name).map_err(|e| {
+        eprintln!("vigie: {e}");
+        EXIT_UNKNOWN
+    })?;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    Ok(crate::ui::theme::for_terminal(
+        theme,
+        no_color,
+        terminal_colours(),
+    ))
+}
+
+/// How many colours the terminal shows, from the environment as terminfo-less tools read it.
+fn terminal_colours() -> u16 {
+    let colorterm = std::env::var("COLORTERM").unwrap_or_default();
+    let term = std::env::var("TERM").unwrap_or_default();
+    if colorterm.contains("truecolor") || colorterm.contains("24bit") {
+        u16::MAX
+    } else if term.contains("256") {
+        256
+    } else if term == "dumb" {
+        2
+    } else {
+        16
+    }
+}
+
+fn console(cfg: Config, cli: &Cli, demo: Option<crate::demo::Faults>) -> i32 {
+    let theme = match theme(cli, Some(&cfg)) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let opts = crate::ui::ConsoleOptions {
+        config: cfg,
+        accept_new: cli.accept_new,
+        read_only: cli.read_only,
+        theme,
+        demo,
+    };
+    run_async(async move {
+        match crate::ui::run(opts).await {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("vigie: {e}");
+                EXIT_UNKNOWN
+            }
+        }
+    })
+}
+
+/// `vigie demo`: start the embedded site, then the very same console on it.
+fn demo(cli: &Cli) -> i32 {
+    let theme = match theme(cli, None) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    run_async(async move {
+        let site = match crate::demo::DemoSite::start().await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("vigie demo: cannot start the demo site: {e:#}");
+                return EXIT_UNKNOWN;
+            }
+        };
+        let opts = crate::ui::ConsoleOptions {
+            config: site.config().clone(),
+            accept_new: false,
+            read_only: cli.read_only,
+            theme,
+            demo: Some(site.faults()),
+        };
+        let code = match crate::ui::run(opts).await {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("vigie: {e}");
+                EXIT_UNKNOWN
+            }
+        };
+        drop(site);
+        code
+    })
 }
 
 fn load(path: &std::path::Path) -> Result<Config, i32> {
@@ -178,7 +270,9 @@ async fn check(cfg: Config, accept_new: bool, json: bool, count: u32) -> i32 {
     // Round k is complete when every host has delivered k snapshots. Every refresh is bounded
     // (connect per hop, then the command deadline), so the deadline only guards against a
     // host whose refresh is slower than that; it is then reported with its last reading.
-    let hops = u32::try_from(cfg.hosts.len()).unwrap_or(u32::MAX).saturating_add(1);
+    let hops = u32::try_from(cfg.hosts.len())
+        .unwrap_or(u32::MAX)
+        .saturating_add(1);
     let bound = collect::RefreshSettings::from_config(&cfg)
         .worst_case(hops)
         .saturating_add(Duration::from_secs(2));

@@ -42,7 +42,8 @@ mod tests {
 
     #[test]
     fn escape_sequences_become_inert() {
-        let hostile = "disk \u{1b}[2J\u{1b}]0;owned\u{7}\u{9b}31m ok\r\n\u{202E}evil\u{200F}\u{2028}x";
+        let hostile =
+            "disk \u{1b}[2J\u{1b}]0;owned\u{7}\u{9b}31m ok\r\n\u{202E}evil\u{200F}\u{2028}x";
         let clean = sanitize(hostile);
         assert!(!clean.chars().any(needs_replacing), "{clean:?}");
         assert!(clean.contains("disk") && clean.contains("[2J") && clean.contains("ok"));

@@ -163,6 +163,55 @@ fn bad_durations() {
 }
 
 #[test]
+fn durations_out_of_range() {
+    assert_problems(
+        "duration_range.toml",
+        &[
+            (
+                4,
+                11,
+                "`refresh` = \"500ms\" is out of range: expected a duration from 1s to 1h",
+            ),
+            (
+                8,
+                19,
+                "`connect_timeout` = \"5000000000000000000s\" is out of range: expected a \
+                 duration of at most 1h",
+            ),
+            (
+                9,
+                19,
+                "`command_timeout` = \"2h\" is out of range: expected a duration of at most 1h",
+            ),
+            (
+                10,
+                13,
+                "`keepalive` = \"1d\" is out of range: expected a duration of at most 1h",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn duplicate_processes_and_services() {
+    assert_problems(
+        "duplicate_process.toml",
+        &[
+            (
+                12,
+                30,
+                "duplicate process `sshd` in `processes` of host `prod`: each is listed once",
+            ),
+            (
+                13,
+                36,
+                "duplicate service `nginx` in `services` of host `prod`: each is listed once",
+            ),
+        ],
+    );
+}
+
+#[test]
 fn bad_ranges() {
     assert_problems(
         "bad_range.toml",
@@ -656,6 +705,32 @@ fn openssh_complaints_are_reported() {
         e.to_string().contains(":13:8: jump `gw` names no host"),
         "{e}"
     );
+}
+
+#[test]
+fn openssh_proxycommand_is_refused() {
+    if !have_ssh() {
+        return;
+    }
+    let toml = format!(
+        "{SITE}\n[[hosts]]\nname = \"prod\"\nrole = \"production\"\ndatacenter = \"dc1\"\n"
+    );
+    let (_dir, path) = with_ssh_config(
+        &toml,
+        "Host prod\n HostName 10.9.9.9\n ProxyCommand nc -X connect -x proxy:3128 %h %p\n",
+    );
+    let e = config::load(&path).unwrap_err();
+    assert_eq!(
+        e.to_string().trim_end(),
+        format!(
+            "{}:10:8: ProxyCommand from the OpenSSH configuration is not supported: declare the \
+             jump host with `jump` (ProxyJump)",
+            path.display()
+        )
+    );
+    // `ProxyCommand none` is no ProxyCommand.
+    let (_dir, path) = with_ssh_config(&toml, "Host prod\n ProxyCommand none\n");
+    config::load(&path).unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]

@@ -1,10 +1,12 @@
 //! Hardware checks (SPEC §4): SMART health of every disk, Linux software RAID.
 
-use super::host::{ExecTiming, HostMemory, Remembered, issue_check, recall, round1};
+use super::host::{
+    DiskReading, ExecTiming, HostMemory, Remembered, duration, issue_check, recall, round1, seconds,
+};
 use super::{Check, State};
 use crate::config::HostConfig;
 use crate::probe::parse::mdstat::{MdArray, SyncKind, SyncState};
-use crate::probe::parse::smart::{Counter, SmartDevice, nvme_warnings};
+use crate::probe::parse::smart::{Counter, Skipped, SmartDevice, SmartReport, nvme_warnings};
 use crate::probe::report::{ProbeReport, SectionIssue};
 
 pub fn evaluate(
@@ -24,7 +26,7 @@ fn disks(report: &ProbeReport, timing: &ExecTiming, memory: &mut HostMemory) -> 
         Err(issue) => issue_check("hardware.disk", "smartctl", issue)
             .into_iter()
             .collect(),
-        Ok(devices) => devices.iter().map(|d| disk(d, memory)).collect(),
+        Ok(smart) => smart_checks(smart, timing, memory),
     };
     memory.last_smart = Some(Remembered {
         at: timing.first_byte,
@@ -33,14 +35,138 @@ fn disks(report: &ProbeReport, timing: &ExecTiming, memory: &mut HostMemory) -> 
     checks
 }
 
-fn disk(d: &SmartDevice, memory: &mut HostMemory) -> Check {
+/// Said of devices that could not be opened for lack of rights.
+const SUDO_HINT: &str = " (run as root or set [ssh] sudo)";
+
+fn smart_checks(smart: &SmartReport, timing: &ExecTiming, memory: &mut HostMemory) -> Vec<Check> {
+    let mut out: Vec<Check> = smart
+        .devices
+        .iter()
+        .map(|d| disk(d, timing, memory))
+        .collect();
+    let push = |out: &mut Vec<Check>, c: Check| {
+        if !out.iter().any(|o| o.id == c.id) {
+            out.push(c);
+        }
+    };
+    for s in &smart.skipped {
+        for c in skipped(s, timing, memory) {
+            push(&mut out, c);
+        }
+    }
+    if smart.devices.is_empty() && smart.skipped.is_empty() {
+        // Not one device could be opened: the user's rights, most likely. One check says so.
+        if !smart.unopenable.is_empty() {
+            let mut reasons: Vec<&str> = Vec::new();
+            for u in &smart.unopenable {
+                if !reasons.contains(&u.reason.as_str()) {
+                    reasons.push(&u.reason);
+                }
+            }
+            let hint = if smart.unopenable.iter().any(|u| u.denied()) {
+                SUDO_HINT
+            } else {
+                ""
+            };
+            out.push(Check::unknown(
+                "hardware.disk",
+                format!(
+                    "{} device(s) could not be opened: {}{hint}",
+                    smart.unopenable.len(),
+                    reasons.join(", ")
+                ),
+            ));
+        }
+        return out;
+    }
+    for u in &smart.unopenable {
+        let hint = if u.denied() { SUDO_HINT } else { "" };
+        push(
+            &mut out,
+            Check::unknown(
+                format!("hardware.disk.{}", u.id()),
+                format!("{}: could not be opened: {}{hint}", u.device, u.reason),
+            ),
+        );
+    }
+    out
+}
+
+/// How long ago a reading was, for people.
+fn age(at: jiff::Timestamp, timing: &ExecTiming) -> String {
+    duration(timing.now_s() - seconds(at))
+}
+
+/// A device the probe had no time left for: its last reading, dated, else UNKNOWN.
+fn skipped(s: &Skipped, timing: &ExecTiming, memory: &HostMemory) -> Vec<Check> {
+    const WHY: &str = "not read this time: SMART time budget spent";
+    let id = format!("hardware.disk.{}", s.id());
+    // The disks behind a RAID controller share its path: `bus/0` stands for `bus/0:megaraid,N`.
+    let behind_controller = format!("{id}:");
+    let remembered: Vec<Check> = memory
+        .smart_readings
+        .iter()
+        .filter(|(k, _)| **k == id || k.starts_with(&behind_controller))
+        .map(|(k, r)| {
+            Check::new(
+                k.clone(),
+                r.state,
+                format!(
+                    "{}: {} (read {} ago; {WHY})",
+                    r.name,
+                    r.detail,
+                    age(r.at, timing)
+                ),
+            )
+        })
+        .collect();
+    if remembered.is_empty() {
+        vec![Check::unknown(id, format!("{}: {WHY}", s.device))]
+    } else {
+        remembered
+    }
+}
+
+fn disk(d: &SmartDevice, timing: &ExecTiming, memory: &mut HostMemory) -> Check {
     let id = format!("hardware.disk.{}", d.id());
     let name = d.model.clone().unwrap_or_else(|| d.device.clone());
+    if let Some(mode) = &d.standby {
+        // Left asleep on purpose (-n standby): not a failure, and no reason to wake it.
+        let asleep = format!("asleep ({mode}), not woken");
+        return match memory.smart_readings.get(&id) {
+            // The last reading's verdict stands: a disk found failing is still failing asleep.
+            Some(r) => Check::new(
+                id,
+                r.state,
+                format!(
+                    "{}: {asleep}; last read {} ago: {}",
+                    r.name,
+                    age(r.at, timing),
+                    r.detail
+                ),
+            ),
+            None => Check::new(id, State::Ok, format!("{name}: {asleep}")),
+        };
+    }
     if d.timed_out {
         return Check::unknown(id, format!("{name}: smartctl timed out"));
     }
+    // A real reading: what a refresh that cannot read the disk will report instead.
+    let remember = |memory: &mut HostMemory, state: State, detail: &str| {
+        memory.smart_readings.insert(
+            id.clone(),
+            DiskReading {
+                at: timing.first_byte,
+                state,
+                name: name.clone(),
+                detail: detail.to_string(),
+            },
+        );
+    };
     if d.smart_available == Some(false) {
-        return Check::new(id, State::Ok, format!("{name}: no SMART on this device"));
+        let detail = "no SMART on this device";
+        remember(memory, State::Ok, detail);
+        return Check::new(id, State::Ok, format!("{name}: {detail}"));
     }
     if d.unreadable() {
         let why = d
@@ -113,12 +239,13 @@ fn disk(d: &SmartDevice, memory: &mut HostMemory) -> Check {
     } else {
         problems.join(", ")
     };
-    let mut summary = format!("{name}: {verdict}");
+    let mut detail = verdict;
     if !counters.is_empty() {
-        summary.push_str("; ");
-        summary.push_str(&counters.join(", "));
+        detail.push_str("; ");
+        detail.push_str(&counters.join(", "));
     }
-    Check::new(id, state, summary)
+    remember(memory, state, &detail);
+    Check::new(id, state, format!("{name}: {detail}"))
 }
 
 /// md's estimate ("164.5min") for people: "2 h 44 min".
@@ -177,67 +304,66 @@ fn array(a: &MdArray) -> Check {
         let members: Vec<&str> = a.members.iter().map(|m| m.name.as_str()).collect();
         return Check::new(id, State::Crit, format!("inactive ({})", members.join(" ")));
     }
-    if let Some(sync) = &a.sync {
-        let kind = sync.kind.word();
-        match (&sync.state, sync.kind) {
-            (SyncState::Running { .. }, SyncKind::Check) => {}
-            (
+    // The sync in words, "recovery 12.6 %, 2 h 45 min left", and its progress.
+    let (sync_text, progress) = match &a.sync {
+        None => (None, None),
+        Some(sync) => {
+            let kind = sync.kind.word();
+            match &sync.state {
                 SyncState::Running {
                     percent, finish, ..
-                },
-                _,
-            ) => {
-                let pct = percent.map(|p| format!(" {p:.1} %")).unwrap_or_default();
-                let eta = finish
-                    .as_deref()
-                    .map(|f| format!(", {} left", eta(f)))
-                    .unwrap_or_default();
-                let check = Check::new(
-                    id,
-                    State::Warn,
-                    format!("{level} {kind}{pct}{eta}{status}, {devices}{failed_text}"),
-                );
-                return match percent {
-                    Some(p) => check.with_value(round1(*p), "%"),
-                    None => check,
-                };
-            }
-            (SyncState::Delayed, _) => {
-                return Check::new(
-                    id,
-                    State::Warn,
-                    format!(
-                        "{level} {kind} delayed (waits for another array){status}, {devices}{failed_text}"
-                    ),
-                );
-            }
-            (SyncState::Pending, _) => {
-                return Check::new(
-                    id,
-                    State::Warn,
-                    format!(
-                        "{level} {kind} pending (until the first write){status}, {devices}{failed_text}"
-                    ),
-                );
+                } => {
+                    let pct = percent.map(|p| format!(" {p:.1} %")).unwrap_or_default();
+                    let eta = finish
+                        .as_deref()
+                        .map(|f| format!(", {} left", eta(f)))
+                        .unwrap_or_default();
+                    (Some(format!("{kind}{pct}{eta}")), *percent)
+                }
+                SyncState::Delayed => (
+                    Some(format!("{kind} delayed (waits for another array)")),
+                    None,
+                ),
+                SyncState::Pending => (
+                    Some(format!("{kind} pending (until the first write)")),
+                    None,
+                ),
             }
         }
+    };
+    let with_progress = |check: Check| match progress {
+        Some(p) => check.with_value(round1(p), "%"),
+        None => check,
+    };
+    // Degraded first (SPEC §4: degraded = CRIT): a rebuild running does not make the array
+    // redundant again until it ends, and one more failure meanwhile loses it.
+    if a.degraded() {
+        let sync = sync_text.map(|t| format!(", {t}")).unwrap_or_default();
+        return with_progress(Check::new(
+            id,
+            State::Crit,
+            format!("{level} degraded{status}{sync}, {devices}{failed_text}"),
+        ));
     }
     let checking = match &a.sync {
-        Some(s) => match &s.state {
+        Some(s) if s.kind == SyncKind::Check => match &s.state {
             SyncState::Running {
                 percent: Some(p), ..
             } => format!(", check {p:.1} %"),
-            _ => ", check running".to_string(),
+            SyncState::Running { .. } => ", check running".to_string(),
+            _ => format!(", {}", sync_text.unwrap_or_default()),
         },
+        Some(_) => {
+            // A clean array resyncing (SPEC §4: resync = WARN).
+            let sync = sync_text.unwrap_or_default();
+            return with_progress(Check::new(
+                id,
+                State::Warn,
+                format!("{level} {sync}{status}, {devices}{failed_text}"),
+            ));
+        }
         None => String::new(),
     };
-    if a.degraded() {
-        return Check::new(
-            id,
-            State::Crit,
-            format!("{level} degraded{status}, {devices}{failed_text}{checking}"),
-        );
-    }
     if !failed.is_empty() {
         // Every slot is working (a spare took over), but a failed device is still attached;
         // for RAID 0 and linear arrays a failed device is the loss of the array.
@@ -267,3 +393,7 @@ fn array(a: &MdArray) -> Check {
 #[cfg(test)]
 #[path = "hardware_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "hardware_smart_tests.rs"]
+mod smart_tests;

@@ -280,13 +280,15 @@ fn raid_resync_recovery_check() {
     );
     assert_eq!(find(&c, "hardware.raid.md2").state, State::Warn);
 
+    // Degraded is CRIT (SPEC §4) even while it recovers: one more failure loses the array.
     let c = raid_checks(mdstat!("mdstat_recovery.txt"));
     let r = find(&c, "hardware.raid.md127");
-    assert_eq!(r.state, State::Warn, "recovery of a degraded array is WARN");
+    assert_eq!(r.state, State::Crit, "{}", r.summary);
     assert_eq!(
         r.summary,
-        "raid5 recovery 12.6 %, 2 h 45 min left [UUU_], 3/4 devices up"
+        "raid5 degraded [UUU_], recovery 12.6 %, 2 h 45 min left, 3/4 devices up"
     );
+    assert_eq!(r.value, Some(12.6));
 
     let c = raid_checks(mdstat!("mdstat_check.txt"));
     let r = find(&c, "hardware.raid.md0");
@@ -294,6 +296,56 @@ fn raid_resync_recovery_check() {
         (r.state, r.summary.as_str()),
         (State::Ok, "raid1 [UU], 2/2 devices up, check 43.5 %")
     );
+}
+
+#[test]
+fn raid_degraded_is_critical_whatever_the_sync() {
+    let degraded = |sync: &str| {
+        let body = format!(
+            "Personalities : [raid1] [raid5]\nmd3 : active raid5 sdc1[3] sdb1[1] sda1[0]\n      \
+             1953259520 blocks super 1.2 level 5, 512k chunk, algorithm 2 [3/2] [UU_]\n{sync}"
+        );
+        raid_checks(&body).remove(0)
+    };
+    let r = degraded(
+        "      [==>..................]  recovery = 12.3% (120233472/976629760) finish=78.1min speed=182544K/sec\n",
+    );
+    assert_eq!(r.state, State::Crit);
+    assert_eq!(
+        r.summary,
+        "raid5 degraded [UU_], recovery 12.3 %, 78 min left, 2/3 devices up"
+    );
+    let r = degraded(
+        "      [=>...................]  resync =  7.9% (77260032/976629760) finish=90.2min speed=166113K/sec\n",
+    );
+    assert_eq!(r.state, State::Crit, "{}", r.summary);
+    assert!(
+        r.summary.starts_with("raid5 degraded [UU_], resync 7.9 %"),
+        "{}",
+        r.summary
+    );
+    let r = degraded("        resync=DELAYED\n");
+    assert_eq!(r.state, State::Crit);
+    assert_eq!(
+        r.summary,
+        "raid5 degraded [UU_], resync delayed (waits for another array), 2/3 devices up"
+    );
+    let r = degraded("        resync=PENDING\n");
+    assert_eq!(r.state, State::Crit);
+    assert!(
+        r.summary.contains("degraded [UU_], resync pending"),
+        "{}",
+        r.summary
+    );
+    let r = degraded("        recovery=DELAYED\n");
+    assert_eq!(r.state, State::Crit);
+    // A clean array resyncing stays WARN, and a check on a clean array OK.
+    let clean = "Personalities : [raid1]\nmd0 : active raid1 sdb1[1] sda1[0]\n      \
+                 976630464 blocks super 1.2 [2/2] [UU]\n      \
+                 [====>................]  resync = 22.1% (215930752/976630464) finish=63.4min speed=199955K/sec\n";
+    assert_eq!(raid_checks(clean)[0].state, State::Warn);
+    let checking = clean.replace("resync =", "check =");
+    assert_eq!(raid_checks(&checking)[0].state, State::Ok);
 }
 
 #[test]

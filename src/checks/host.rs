@@ -19,7 +19,7 @@ pub struct ExecTiming {
     pub round_trip: std::time::Duration,
 }
 
-fn seconds(t: jiff::Timestamp) -> f64 {
+pub(crate) fn seconds(t: jiff::Timestamp) -> f64 {
     t.as_nanosecond() as f64 / 1e9
 }
 
@@ -50,6 +50,19 @@ pub(crate) struct Remembered {
     pub checks: Vec<Check>,
 }
 
+/// The last time one disk's SMART data was actually read: what a later refresh that cannot
+/// read it (disk asleep, time budget spent) reports instead.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct DiskReading {
+    /// Console time of the reading (`ExecTiming::first_byte`).
+    pub at: jiff::Timestamp,
+    pub state: State,
+    /// The model (else the device path).
+    pub name: String,
+    /// What the check said after the name: "healthy; reallocated 0, CRC errors 0".
+    pub detail: String,
+}
+
 /// What evaluating a host needs from its earlier refreshes. One per host, owned by its
 /// collector; starts empty (`Default`).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -61,6 +74,8 @@ pub struct HostMemory {
     /// disk has none), so a disk moved to another slot keeps its history.
     pub(crate) smart_counters: BTreeMap<String, BTreeMap<Counter, u64>>,
     pub(crate) last_smart: Option<Remembered>,
+    /// The last real reading of each disk, by check id.
+    pub(crate) smart_readings: BTreeMap<String, DiskReading>,
     pub(crate) last_quota: Option<Remembered>,
 }
 

@@ -123,17 +123,20 @@ fn load(levels: &Levels, report: &ProbeReport) -> Check {
         Ok(n) => *n,
         Err(issue) => return unknown(ID, "CPU count", issue),
     };
-    let per_cpu = (l.fifteen / f64::from(cpus) * 100.0).round() / 100.0;
+    // Compared raw: rounded, 5.004 would pass under a "5" threshold it is above. Shown and
+    // given with 2 decimals (a load per CPU is often below 0.1).
+    let per_cpu = l.fifteen / f64::from(cpus);
+    let shown = (per_cpu * 100.0).round() / 100.0;
     let plural = if cpus == 1 { "" } else { "s" };
     Check::new(
         ID,
         level(levels, per_cpu),
         format!(
-            "load {:.2} {:.2} {:.2} on {cpus} CPU{plural}: {per_cpu:.2} per CPU (15 min)",
+            "load {:.2} {:.2} {:.2} on {cpus} CPU{plural}: {shown:.2} per CPU (15 min)",
             l.one, l.five, l.fifteen
         ),
     )
-    .with_value(per_cpu, "load/CPU")
+    .with_value(shown, "load/CPU")
 }
 
 fn cpu(levels: &Levels, report: &ProbeReport, memory: &mut HostMemory) -> Check {
@@ -153,15 +156,17 @@ fn cpu(levels: &Levels, report: &ProbeReport, memory: &mut HostMemory) -> Check 
     let Some(u) = since_last.or(within_run) else {
         return Check::unknown(ID, "waiting for a second CPU sample");
     };
-    let busy = round1(u.busy);
-    let mut summary = format!("{busy:.1} % busy");
+    // Compared raw, shown (and given as the value) rounded, the same way.
+    let busy = u.busy;
+    let shown = round1(busy);
+    let mut summary = format!("{shown:.1} % busy");
     if u.iowait >= 1.0 {
         summary.push_str(&format!(", iowait {:.1} %", u.iowait));
     }
     if u.steal >= 1.0 {
         summary.push_str(&format!(", steal {:.1} %", u.steal));
     }
-    Check::new(ID, level(levels, busy), summary).with_value(busy, "%")
+    Check::new(ID, level(levels, busy), summary).with_value(shown, "%")
 }
 
 fn memory_and_swap(t: &Thresholds, report: &ProbeReport) -> Vec<Check> {
@@ -176,7 +181,7 @@ fn memory_and_swap(t: &Thresholds, report: &ProbeReport) -> Vec<Check> {
     };
     let mut out = Vec::new();
     if let Some(p) = m.used_percent() {
-        let p = round1(p);
+        let shown = round1(p);
         let estimated = if m.estimated {
             " (estimated: the kernel has no MemAvailable)"
         } else {
@@ -187,29 +192,29 @@ fn memory_and_swap(t: &Thresholds, report: &ProbeReport) -> Vec<Check> {
                 "system.memory",
                 level(&t.memory, p),
                 format!(
-                    "{p:.1} % used ({} available of {}){estimated}",
+                    "{shown:.1} % used ({} available of {}){estimated}",
                     size_kib(m.available_kib),
                     size_kib(m.total_kib)
                 ),
             )
-            .with_value(p, "%"),
+            .with_value(shown, "%"),
         );
     }
     out.push(match m.swap_used_percent() {
         None => Check::new("system.swap", State::Ok, "no swap"),
         Some(p) => {
-            let p = round1(p);
+            let shown = round1(p);
             let used = m.swap_total_kib.saturating_sub(m.swap_free_kib);
             Check::new(
                 "system.swap",
                 level(&t.swap, p),
                 format!(
-                    "{p:.1} % used ({} of {})",
+                    "{shown:.1} % used ({} of {})",
                     size_kib(used),
                     size_kib(m.swap_total_kib)
                 ),
             )
-            .with_value(p, "%")
+            .with_value(shown, "%")
         }
     });
     out
@@ -226,30 +231,32 @@ fn partitions(t: &Thresholds, report: &ProbeReport) -> Vec<Check> {
     };
     let mut out = Vec::new();
     for fs in list {
+        // Thresholds see the raw value; only the display and the JSON value are rounded.
         if let Some(p) = fs.used_percent() {
-            let p = round1(p);
+            let shown = round1(p);
             out.push(
                 Check::new(
                     format!("system.partition.{}", fs.mount),
                     level(t.for_mount(&fs.mount), p),
-                    format!("{p:.1} % used ({} free)", size_kib(fs.avail_kib)),
+                    format!("{shown:.1} % used ({} free)", size_kib(fs.avail_kib)),
                 )
-                .with_value(p, "%"),
+                .with_value(shown, "%"),
             );
         }
         if let Some(i) = fs.inodes {
-            let f = round1(i.free_percent());
+            let f = i.free_percent();
+            let shown = round1(f);
             out.push(
                 Check::new(
                     format!("system.inodes.{}", fs.mount),
                     level(&t.inodes, f),
                     format!(
-                        "{f:.1} % free ({} of {} inodes free)",
+                        "{shown:.1} % free ({} of {} inodes free)",
                         count(i.free),
                         count(i.total)
                     ),
                 )
-                .with_value(f, "%"),
+                .with_value(shown, "%"),
             );
         }
     }
@@ -261,13 +268,27 @@ fn processes(host: &HostConfig, report: &ProbeReport) -> Vec<Check> {
         .iter()
         .map(|name| {
             let id = format!("system.process.{name}");
-            match &report.procs {
-                Err(issue) => unknown(&id, "ps", issue),
-                Ok(list) => match procs::count(list, name) {
-                    0 => Check::new(id, State::Crit, "not running"),
-                    1 => Check::new(id, State::Ok, "running"),
-                    n => Check::new(id, State::Ok, format!("running ({n} processes)")),
-                },
+            let list = match &report.procs {
+                Err(issue) => return unknown(&id, "ps", issue),
+                Ok(list) => list,
+            };
+            // Vigie's own session is an sshd too: only a listener counts.
+            let listeners = if procs::is_sshd(name) {
+                procs::sshd_listeners(list)
+            } else {
+                None
+            };
+            match (listeners, procs::count(&list.comms, name)) {
+                (Some(0), 0) | (None, 0) => Check::new(id, State::Crit, "not running"),
+                (Some(0), _) => Check::new(
+                    id,
+                    State::Crit,
+                    "sshd listener not running (only SSH sessions remain)",
+                ),
+                (Some(1), _) | (None, 1) => Check::new(id, State::Ok, "running"),
+                (Some(n), _) | (None, n) => {
+                    Check::new(id, State::Ok, format!("running ({n} processes)"))
+                }
             }
         })
         .collect()
@@ -276,3 +297,7 @@ fn processes(host: &HostConfig, report: &ProbeReport) -> Vec<Check> {
 #[cfg(test)]
 #[path = "system_tests.rs"]
 pub(crate) mod tests;
+
+#[cfg(test)]
+#[path = "system_values_tests.rs"]
+mod values_tests;

@@ -452,3 +452,75 @@ fn time_drift_alerts_only_on_what_a_slow_exchange_leaves_certain() {
     // Behind the sending by 300 ms: at least 300 ms slow.
     assert_eq!(drift(arrived - 1.3).state, State::Warn);
 }
+
+#[test]
+fn sshd_sessions_do_not_pass_for_the_listener() {
+    // Only Vigie's own session (and its privileged half) left: the listener is dead.
+    let ps = "systemd\nsshd\nsshd\ncron\n@@sshd-args\nsshd: root@notty\nsshd: root [priv]\n";
+    let s = find(
+        &run(&[("procs", ps)], &mut HostMemory::default()),
+        "system.process.sshd",
+    )
+    .clone();
+    assert_eq!(
+        (s.state, s.summary.as_str()),
+        (
+            State::Crit,
+            "sshd listener not running (only SSH sessions remain)"
+        )
+    );
+    for sessions in [
+        "sshd: ops@pts/3\nsshd: [accepted]\nsshd: unknown [preauth]\nsshd: ops [net]\n",
+        "sshd: root@notty\n",
+    ] {
+        let ps = format!("sshd\nsshd\nsshd\nsshd\n@@sshd-args\n{sessions}");
+        let s = find(
+            &run(&[("procs", &ps)], &mut HostMemory::default()),
+            "system.process.sshd",
+        )
+        .clone();
+        assert_eq!(s.state, State::Crit, "{sessions:?}: {}", s.summary);
+    }
+    // OpenSSH ≥ 8 titles its listener; older ones keep the command line.
+    for listener in [
+        "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups",
+        "/usr/sbin/sshd -D",
+        "sshd -D",
+    ] {
+        let ps = format!(
+            "sshd\nsshd\nsshd\n@@sshd-args\n{listener}\nsshd: root@notty\nsshd: root [priv]\n"
+        );
+        let s = find(
+            &run(&[("procs", &ps)], &mut HostMemory::default()),
+            "system.process.sshd",
+        )
+        .clone();
+        assert_eq!(
+            (s.state, s.summary.as_str()),
+            (State::Ok, "running"),
+            "{listener:?}"
+        );
+    }
+    // busybox ps has no -C: the args block is empty, the command names decide.
+    let s = find(
+        &run(
+            &[("procs", "init\nsshd\nsshd\n@@sshd-args\n")],
+            &mut HostMemory::default(),
+        ),
+        "system.process.sshd",
+    )
+    .clone();
+    assert_eq!(
+        (s.state, s.summary.as_str()),
+        (State::Ok, "running (2 processes)")
+    );
+    // Lines after the marker are never command names.
+    let checks = evaluate(
+        &host(&["cron", "sshd:"]),
+        &report(&[("procs", "systemd\n@@sshd-args\ncron\nsshd:\n")]),
+        &timing_at(CLOCK),
+        &mut HostMemory::default(),
+    );
+    assert_eq!(find(&checks, "system.process.cron").state, State::Crit);
+    assert_eq!(find(&checks, "system.process.sshd:").state, State::Crit);
+}

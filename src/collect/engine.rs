@@ -40,8 +40,7 @@ impl Engine {
                     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
                     tick.tick().await; // the first tick is immediate
                     loop {
-                        let snap =
-                            refresh_host(&pool, &host, &mut tracker, settings).await;
+                        let snap = refresh_host(&pool, &host, &mut tracker, settings).await;
                         if tx.send(snap).is_err() {
                             return; // nobody listens any more
                         }

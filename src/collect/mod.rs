@@ -162,19 +162,11 @@ pub async fn refresh_host(
         );
         let exec_started = Instant::now();
         let out = conn
-            .exec(
-                COMMAND,
-                &request.stdin(),
-                settings.first_byte,
-                total,
-            )
+            .exec(COMMAND, &request.stdin(), settings.first_byte, total)
             .await;
         if let Err(e) = &out {
             // A connection that let an exec time out is not trusted for the next one.
-            if matches!(
-                e,
-                SshError::NoAnswer(_) | SshError::Lost(_)
-            ) {
+            if matches!(e, SshError::NoAnswer(_) | SshError::Lost(_)) {
                 pool.drop_connection(&host.name).await;
             }
         }
@@ -284,7 +276,11 @@ fn availability(stats: &ExecStats, out: &ExecOutput, nonce: &str, total: Duratio
         let status = out
             .exit_status
             .map_or_else(|| "no exit status".to_string(), |s| format!("exit {s}"));
-        let detail = if said.is_empty() { status } else { format!("{status}: {said}") };
+        let detail = if said.is_empty() {
+            status
+        } else {
+            format!("{status}: {said}")
+        };
         return with_value(Check::new(
             ID,
             State::Unknown,

@@ -83,10 +83,31 @@ fn field_hint(what: &str, field: &str) -> String {
     }
 }
 
+/// The longest duration any setting accepts: a timeout or a refresh beyond it is a typo, and
+/// huge ones overflow the clock arithmetic later on.
+pub(super) const MAX_DURATION: Duration = Duration::from_secs(3600);
+
+/// The range of a duration setting in words: "a duration from 1s to 1h", or "a duration of at
+/// most 1h" when any positive duration up to `max` will do.
+fn duration_range((min, max): (Duration, Duration)) -> String {
+    if min.is_zero() {
+        format!("a duration of at most {}", values::format_duration(max))
+    } else {
+        format!(
+            "a duration from {} to {}",
+            values::format_duration(min),
+            values::format_duration(max)
+        )
+    }
+}
+
+/// A duration setting, longer than zero and within `bounds` (`min` zero: any positive
+/// duration up to `max`).
 pub(super) fn duration(
     v: &Option<Spanned<Loose>>,
     field: &str,
     default: Duration,
+    bounds: (Duration, Duration),
     p: &mut Problems,
 ) -> Duration {
     let Some(v) = v else { return default };
@@ -95,7 +116,20 @@ pub(super) fn duration(
             Ok(d) if d.is_zero() => {
                 p.at(
                     v.span(),
-                    format!("`{field}` must be longer than zero; expected {DURATION_EXAMPLES}"),
+                    format!(
+                        "`{field}` must be longer than zero; expected {}",
+                        duration_range(bounds)
+                    ),
+                );
+                return default;
+            }
+            Ok(d) if d < bounds.0 || d > bounds.1 => {
+                p.at(
+                    v.span(),
+                    format!(
+                        "`{field}` = {s:?} is out of range: expected {}",
+                        duration_range(bounds)
+                    ),
                 );
                 return default;
             }

@@ -11,6 +11,11 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range as Span;
 use std::path::PathBuf;
 
+/// Why a ProxyCommand from the OpenSSH configuration is refused rather than ignored: Vigie
+/// cannot run it, and connecting directly instead would silently take another route.
+const PROXYCOMMAND: &str = "ProxyCommand from the OpenSSH configuration is not supported: \
+                            declare the jump host with `jump` (ProxyJump)";
+
 /// The hosts of the file (in order) resolved through `lookup`, then the jump hosts they need;
 /// every problem found is added to `problems`.
 pub(super) fn resolve(
@@ -132,13 +137,8 @@ impl Graph<'_, '_, '_> {
                             at: d.name_span.clone(),
                         },
                     )),
-                    (None, Some(pc)) => {
-                        tracing::warn!(
-                            host = %d.name,
-                            proxycommand = %pc,
-                            "the OpenSSH configuration sets a ProxyCommand, which vigie cannot \
-                             use: connecting directly"
-                        );
+                    (None, Some(_)) => {
+                        self.problems.at(d.name_span.clone(), PROXYCOMMAND);
                         None
                     }
                     (None, None) => None,
@@ -363,6 +363,12 @@ impl Graph<'_, '_, '_> {
             return None;
         }
         let facts = facts.unwrap_or_default();
+        // Reached on its own (not as a later hop of a chain, where OpenSSH ignores it too).
+        if !chained && facts.proxyjump.is_none() && facts.proxycommand.is_some() {
+            let what = origin.describe(&hop.spec);
+            self.problems
+                .at(origin.span(), format!("{what}: {PROXYCOMMAND}"));
+        }
         let user = hop
             .user
             .clone()

@@ -267,17 +267,40 @@ fn openssh_complaints_are_located_at_the_host() {
 }
 
 #[test]
-fn proxycommand_is_ignored() {
-    let ssh = FakeSsh::default().with(
-        "prod",
-        SshFacts {
-            proxycommand: Some("nc %h %p".into()),
-            ..SshFacts::default()
-        },
+fn openssh_proxycommand_is_refused() {
+    // Vigie cannot run a ProxyCommand: connecting directly instead would be silently wrong.
+    let pc = SshFacts {
+        proxycommand: Some("nc -X connect -x proxy:3128 %h %p".into()),
+        ..SshFacts::default()
+    };
+    let ssh = FakeSsh::default().with("prod", pc.clone());
+    assert_eq!(
+        errors(&format!("{SITE}{}", host("prod", "")), &ssh),
+        vec![
+            "4:8: ProxyCommand from the OpenSSH configuration is not supported: declare the \
+             jump host with `jump` (ProxyJump)"
+        ]
+    );
+    // The file's own jump (or "none") overrides it, as it overrides ProxyJump.
+    let text = format!(
+        "{SITE}{}{}",
+        host("bastion", ""),
+        host("prod", "jump = \"bastion\"")
     );
     assert_eq!(
-        ok(&format!("{SITE}{}", host("prod", "")), &ssh).hosts[0].jump,
-        None
+        ok(&text, &ssh).host("prod").unwrap().jump.as_deref(),
+        Some("bastion")
+    );
+    let text = format!("{SITE}{}", host("prod", "jump = \"none\""));
+    assert_eq!(ok(&text, &ssh).host("prod").unwrap().jump, None);
+    // A jump host resolved through OpenSSH with a ProxyCommand: refused at the jump.
+    let ssh = FakeSsh::default().with("gw", pc);
+    assert_eq!(
+        errors(&format!("{SITE}{}", host("prod", "jump = \"gw\"")), &ssh),
+        vec![
+            "7:8: jump `gw`: ProxyCommand from the OpenSSH configuration is not supported: \
+             declare the jump host with `jump` (ProxyJump)"
+        ]
     );
 }
 

@@ -6,14 +6,15 @@
 
 use super::error::{ConfigError, Problems};
 use super::fields::{
-    ROLES, duration, host_name_ok, integer, list, path, paths, table, word, word_or_empty,
+    MAX_DURATION, ROLES, duration, host_name_ok, integer, list, path, paths, table, word,
+    word_or_empty,
 };
 use super::jumps;
 use super::openssh::{NoLookup, OpenSsh, SshLookup};
-use super::raw::{RawHost, RawSite, RawSsh, RawThresholds};
+use super::raw::{RawHost, RawSite, RawSsh, RawThresholds, RawUi};
 use super::thresholds::{PartialThresholds, check_thresholds, merge_thresholds};
 use super::values;
-use super::{Config, Role, Site, SshSettings, Thresholds};
+use super::{Config, Role, Site, SshSettings, Thresholds, UiSettings};
 use serde_spanned::Spanned;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range as Span;
@@ -22,7 +23,7 @@ use std::time::Duration;
 use toml::de::{DeTable, DeValue};
 
 /// The top-level tables this version understands.
-const SECTIONS: &[&str] = &["site", "ssh", "thresholds", "hosts"];
+const SECTIONS: &[&str] = &["site", "ssh", "ui", "thresholds", "hosts"];
 /// Tables the specification describes that later versions will read.
 const LATER_SECTIONS: &[&str] = &[
     "urls", "dnsbl", "datasets", "drp", "dns", "ticket", "runbooks",
@@ -97,6 +98,7 @@ pub(crate) fn parse_with(text: &str, path: &Path, env: &Env) -> Result<Config, C
             "site" => sections.site = Some(value),
             "ssh" => sections.ssh = Some(value),
             "thresholds" => sections.thresholds = Some(value),
+            "ui" => sections.ui = Some(value),
             "hosts" => sections.hosts = Some(value),
             _ => {
                 let mut msg = format!(
@@ -132,6 +134,20 @@ pub(crate) fn parse_with(text: &str, path: &Path, env: &Env) -> Result<Config, C
         Some(v) => table::<RawSsh>(v, "[ssh]", &mut p),
     };
     let ssh = raw_ssh.map(|s| check_ssh(s, env, &base, &mut p));
+
+    // [ui]
+    let ui = match sections.ui {
+        None => UiSettings::default(),
+        Some(v) => {
+            let raw = table::<RawUi>(v, "[ui]", &mut p).unwrap_or_default();
+            if let Some(t) = &raw.theme {
+                word(t, "theme", &mut p);
+            }
+            UiSettings {
+                theme: raw.theme.map(Spanned::into_inner),
+            }
+        }
+    };
 
     // [thresholds]
     let global = match sections.thresholds {
@@ -252,6 +268,7 @@ pub(crate) fn parse_with(text: &str, path: &Path, env: &Env) -> Result<Config, C
                 slow_every: ssh.slow_every,
                 sudo: ssh.sudo,
             },
+            ui,
             hosts,
         }),
         _ => Err(ConfigError::new(path, p.list)),
@@ -275,6 +292,7 @@ struct Sections<'i> {
     site: Option<Spanned<DeValue<'i>>>,
     ssh: Option<Spanned<DeValue<'i>>>,
     thresholds: Option<Spanned<DeValue<'i>>>,
+    ui: Option<Spanned<DeValue<'i>>>,
     hosts: Option<Spanned<DeValue<'i>>>,
 }
 
@@ -283,7 +301,13 @@ struct Sections<'i> {
 
 fn check_site(raw: RawSite, env: &Env, p: &mut Problems) -> Site {
     word_or_empty(&raw.name, "site name", p);
-    let refresh = duration(&raw.refresh, "refresh", Duration::from_secs(5), p);
+    let refresh = duration(
+        &raw.refresh,
+        "refresh",
+        Duration::from_secs(5),
+        (Duration::from_secs(1), MAX_DURATION),
+        p,
+    );
     let timezone = match &raw.timezone {
         Some(tz) => match jiff::tz::TimeZone::get(tz.get_ref()) {
             Ok(zone) => zone
@@ -365,15 +389,23 @@ fn check_ssh(raw: RawSsh, env: &Env, base: &Path, p: &mut Problems) -> SshDefaul
             &raw.connect_timeout,
             "connect_timeout",
             Duration::from_secs(3),
+            (Duration::ZERO, MAX_DURATION),
             p,
         ),
         command_timeout: duration(
             &raw.command_timeout,
             "command_timeout",
             Duration::from_secs(10),
+            (Duration::ZERO, MAX_DURATION),
             p,
         ),
-        keepalive: duration(&raw.keepalive, "keepalive", Duration::from_secs(15), p),
+        keepalive: duration(
+            &raw.keepalive,
+            "keepalive",
+            Duration::from_secs(15),
+            (Duration::ZERO, MAX_DURATION),
+            p,
+        ),
         slow_every: raw
             .slow_every
             .as_ref()
@@ -470,12 +502,24 @@ fn check_host(
             "empty jump: expected the name of another host, or \"none\"",
         );
     }
-    for (list, what) in [
-        (&raw.processes, "process name"),
-        (&raw.services, "service name"),
+    for (list, what, field) in [
+        (&raw.processes, "process", "processes"),
+        (&raw.services, "service", "services"),
     ] {
+        // Each name is one check (system.process.NAME, app.service.NAME): listed once.
+        let mut seen = HashSet::new();
         for item in list {
-            word(item, what, p);
+            word(item, &format!("{what} name"), p);
+            if !seen.insert(item.get_ref().as_str()) {
+                p.at(
+                    item.span(),
+                    format!(
+                        "duplicate {what} `{}` in `{field}` of host `{}`: each is listed once",
+                        item.get_ref(),
+                        raw.name.get_ref()
+                    ),
+                );
+            }
         }
     }
     let host_thresholds = raw

@@ -285,3 +285,63 @@ fn duplicate_names_point_at_the_second() {
         vec!["9:8: duplicate host name `a`: already used on line 4; host names must be unique"]
     );
 }
+
+#[test]
+fn durations_are_bounded() {
+    let ssh = FakeSsh::default();
+    // The bounds themselves are accepted.
+    let c = ok(
+        "[site]\nname = \"t\"\nrefresh = \"1h\"\n[ssh]\nconnect_timeout = \"1h\"\n\
+         command_timeout = \"60m\"\nkeepalive = \"3600s\"\n",
+        &ssh,
+    );
+    assert_eq!(c.site.refresh, Duration::from_secs(3600));
+    assert_eq!(c.ssh.connect_timeout, Duration::from_secs(3600));
+    assert_eq!(
+        ok("[site]\nname = \"t\"\nrefresh = \"1s\"\n", &ssh)
+            .site
+            .refresh,
+        Duration::from_secs(1)
+    );
+    // A timeout of 158 billion years used to pass, then overflow the clock.
+    let errs = errors(
+        "[site]\nname = \"t\"\nrefresh = \"500ms\"\n[ssh]\n\
+         connect_timeout = \"5000000000000000000s\"\ncommand_timeout = \"2h\"\n\
+         keepalive = \"1w\"\n",
+        &ssh,
+    );
+    assert_eq!(
+        errs,
+        vec![
+            "3:11: `refresh` = \"500ms\" is out of range: expected a duration from 1s to 1h",
+            "5:19: `connect_timeout` = \"5000000000000000000s\" is out of range: expected a \
+             duration of at most 1h",
+            "6:19: `command_timeout` = \"2h\" is out of range: expected a duration of at most 1h",
+            "7:13: `keepalive` = \"1w\" is out of range: expected a duration of at most 1h",
+        ]
+    );
+    let errs = errors("[site]\nname = \"t\"\nrefresh = \"2h\"\n", &ssh);
+    assert_eq!(
+        errs,
+        vec!["3:11: `refresh` = \"2h\" is out of range: expected a duration from 1s to 1h"]
+    );
+}
+
+#[test]
+fn duplicate_processes_and_services() {
+    let ssh = FakeSsh::default();
+    let text = format!(
+        "{SITE}{}",
+        host(
+            "b",
+            "processes = [\"sshd\", \"cron\", \"sshd\"]\nservices = [\"nginx\", \"postgresql\", \"nginx\"]"
+        )
+    );
+    assert_eq!(
+        errors(&text, &ssh),
+        vec![
+            "7:30: duplicate process `sshd` in `processes` of host `b`: each is listed once",
+            "8:36: duplicate service `nginx` in `services` of host `b`: each is listed once",
+        ]
+    );
+}

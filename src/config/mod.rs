@@ -202,6 +202,14 @@ pub struct SshSettings {
     pub sudo: bool,
 }
 
+/// `[ui]`: how the console looks.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UiSettings {
+    /// A theme name (a file in `themes/` or `$XDG_CONFIG_HOME/vigie/themes/`) or a path;
+    /// `--theme` wins; default "dark".
+    pub theme: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Site {
     pub name: String,
@@ -216,6 +224,7 @@ pub struct Config {
     pub path: PathBuf,
     pub site: Site,
     pub ssh: SshSettings,
+    pub ui: UiSettings,
     /// Hosts in file order; jump-only hosts resolved from ~/.ssh/config come after.
     pub hosts: Vec<HostConfig>,
 }

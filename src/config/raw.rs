@@ -31,6 +31,13 @@ pub struct RawSsh {
     pub sudo: Option<bool>,
 }
 
+/// `[ui]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUi {
+    pub theme: Option<Spanned<String>>,
+}
+
 /// `{ warn = "…", crit = "…" }`
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

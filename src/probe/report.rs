@@ -3,8 +3,8 @@
 
 use super::parse::{
     self, ParseError, clock::Clock, cpu::CpuTimes, df::Filesystem, host::HostInfo,
-    loadavg::LoadAvg, mdstat::MdArray, meminfo::MemInfo, quota::QuotaReport, smart::SmartDevice,
-    timesync::TimeSync, uptime::Uptime,
+    loadavg::LoadAvg, mdstat::MdArray, meminfo::MemInfo, procs::Procs, quota::QuotaReport,
+    smart::SmartReport, timesync::TimeSync, uptime::Uptime,
 };
 use super::sections::{Section, Sections};
 use std::fmt;
@@ -70,9 +70,10 @@ pub struct ProbeReport {
     pub df: Reading<Vec<Filesystem>>,
     pub mdstat: Reading<Vec<MdArray>>,
     pub timesync: Reading<TimeSync>,
-    /// Command names (`comm`) of every process.
-    pub procs: Reading<Vec<String>>,
-    pub smart: Reading<Vec<SmartDevice>>,
+    /// Command names (`comm`) of every process, and the command lines of sshd's.
+    pub procs: Reading<Procs>,
+    /// The disks smartctl read, could not open, or skipped.
+    pub smart: Reading<SmartReport>,
     pub quota: Reading<Vec<QuotaReport>>,
 }
 
@@ -272,8 +273,15 @@ pub(crate) mod tests {
         );
         assert_eq!(r.mdstat, Err(SectionIssue::Absent));
         assert!(matches!(r.timesync, Err(SectionIssue::Unavailable(_))));
-        assert!(r.procs.as_ref().unwrap().iter().any(|p| p == "kthreadd"));
-        assert_eq!(r.smart, Ok(vec![]));
+        assert!(
+            r.procs
+                .as_ref()
+                .unwrap()
+                .comms
+                .iter()
+                .any(|p| p == "kthreadd")
+        );
+        assert_eq!(r.smart, Ok(SmartReport::default()));
         assert_eq!(r.quota, Err(SectionIssue::Absent));
     }
 
@@ -368,9 +376,10 @@ pub(crate) mod tests {
 
     #[test]
     fn df_keeps_its_output_when_one_mount_fails() {
-        let body = "Filesystem Type 1K-blocks Used Avail Inodes IUsed IFree Mounted on\n\
-                    /dev/sda1 ext4 1000 500 500 100 10 90 /\n\
-                    df: /mnt/nfs: Stale file handle\n";
+        // df writes its errors (stderr, unbuffered) before its table (stdout, buffered).
+        let body = "df: /mnt/nfs: Stale file handle\n\
+                    Filesystem Type 1K-blocks Used Avail Inodes IUsed IFree Mounted on\n\
+                    /dev/sda1 ext4 1000 500 500 100 10 90 /\n";
         let r = ProbeReport::from_sections(&section("df", body, Some(1)));
         assert_eq!(r.df.unwrap().len(), 1);
         let r = ProbeReport::from_sections(&section(

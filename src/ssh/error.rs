@@ -50,7 +50,11 @@ pub enum SshError {
         "{host} is trusted only through a @cert-authority line (known_hosts {path} line {line}); \
          host certificates are not supported: record its plain host key in known_hosts"
     )]
-    HostKeyCertAuthority { host: String, path: String, line: usize },
+    HostKeyCertAuthority {
+        host: String,
+        path: String,
+        line: usize,
+    },
     #[error(
         "unknown host key for {host} ({presented}): not in {path}; check it, then run once with --accept-new to record it"
     )]

@@ -176,13 +176,19 @@ pub fn read(path: &Path) -> std::io::Result<String> {
 /// half-written line behind a message saying the key was recorded.
 pub fn record(path: &Path, host: &str, port: u16, key: &PublicKey) -> Result<(), String> {
     use std::io::Write;
-    let fail = |e: &dyn std::fmt::Display| format!("cannot record the host key in {}: {e}", path.display());
+    let fail = |e: &dyn std::fmt::Display| {
+        format!("cannot record the host key in {}: {e}", path.display())
+    };
     let openssh = key.to_openssh().map_err(|e| fail(&e))?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
     }
     let existing = read(path).map_err(|e| fail(&e))?;
-    let separator = if existing.is_empty() || existing.ends_with('\n') { "" } else { "\n" };
+    let separator = if existing.is_empty() || existing.ends_with('\n') {
+        ""
+    } else {
+        "\n"
+    };
     let line = format!("{separator}{} {openssh}\n", lookup_name(host, port));
     let mut file = std::fs::OpenOptions::new()
         .create(true)
@@ -289,7 +295,10 @@ mod tests {
         let path = dir.path().join("sub/known_hosts");
         record(&path, "10.0.0.9", 2222, &key(ED_A)).unwrap();
         let text = read(&path).unwrap();
-        assert_eq!(verdict(&text, "10.0.0.9", 2222, &key(ED_A)), Verdict::Trusted);
+        assert_eq!(
+            verdict(&text, "10.0.0.9", 2222, &key(ED_A)),
+            Verdict::Trusted
+        );
         assert!(text.starts_with("[10.0.0.9]:2222 ssh-ed25519 "));
     }
 

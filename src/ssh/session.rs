@@ -135,7 +135,9 @@ impl client::Handler for Client {
                 path,
                 line,
             }),
-            Verdict::CertAuthorityOnly { line } => self.refuse(SshError::HostKeyCertAuthority { host, path, line }),
+            Verdict::CertAuthorityOnly { line } => {
+                self.refuse(SshError::HostKeyCertAuthority { host, path, line })
+            }
         }
     }
 }
@@ -323,7 +325,16 @@ impl Connection {
             truncated: false,
             timed_out: false,
         };
-        let result = Self::run(&mut channel, command, stdin, &mut out, started, first_byte, total).await;
+        let result = Self::run(
+            &mut channel,
+            command,
+            stdin,
+            &mut out,
+            started,
+            first_byte,
+            total,
+        )
+        .await;
         if result.is_err() || out.timed_out {
             // Never leave a session open on the server after a failure: MaxSessions would
             // fill up refresh after refresh. Bounded, as the peer may be the problem.
@@ -347,7 +358,11 @@ impl Connection {
         channel.eof().await.map_err(lost)?;
         let mut got_first = false;
         loop {
-            let deadline = if got_first { total } else { first_byte.min(total) };
+            let deadline = if got_first {
+                total
+            } else {
+                first_byte.min(total)
+            };
             let remaining = deadline.saturating_sub(started.elapsed());
             let Ok(msg) = tokio::time::timeout(remaining, channel.wait()).await else {
                 if got_first {
@@ -374,7 +389,9 @@ impl Connection {
                 }
                 Some(ChannelMsg::ExitStatus { exit_status }) => out.exit_status = Some(exit_status),
                 Some(ChannelMsg::Failure) => {
-                    return Err(SshError::Protocol("the server refused to run the command".into()));
+                    return Err(SshError::Protocol(
+                        "the server refused to run the command".into(),
+                    ));
                 }
                 Some(ChannelMsg::Close) | None => return Ok(()),
                 Some(_) => {}

@@ -1,3 +1,124 @@
-//! The full-screen console.
+//! The full-screen console (SPEC §7): collectors → snapshots → [`state::ConsoleState`] →
+//! [`render`]; keys → [`keys::Action`] → [`update`]. Input and drawing never wait on the
+//! network: collectors run in their own tasks and only send owned snapshots.
 
+pub mod keys;
+pub mod render;
+pub mod state;
+pub mod strings;
+pub mod terminal;
 pub mod theme;
+pub mod update;
+
+use crate::collect::{self, HostSnapshot, engine::Engine};
+use crate::config::Config;
+use crate::console_host::ConsoleHost;
+use crate::demo::Faults;
+use crate::ssh::Pool;
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures::StreamExt;
+use state::ConsoleState;
+use std::sync::Arc;
+use std::time::Duration;
+use theme::Theme;
+use tokio::signal::unix::{SignalKind, signal};
+use update::Effect;
+
+pub struct ConsoleOptions {
+    pub config: Config,
+    pub accept_new: bool,
+    pub read_only: bool,
+    pub theme: Theme,
+    /// The demo's fault switches, when running `vigie demo`.
+    pub demo: Option<Faults>,
+}
+
+/// Run the console until the operator quits or the terminal goes away.
+pub async fn run(opts: ConsoleOptions) -> anyhow::Result<()> {
+    let config = Arc::new(opts.config);
+    let pool = Arc::new(Pool::new(
+        collect::routes(&config),
+        collect::transport_options(&config, opts.accept_new),
+    ));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<HostSnapshot>();
+    let engine = Engine::spawn(config.clone(), pool, tx);
+
+    let mut state = ConsoleState::new(&config, opts.read_only, terminal::operator());
+    if let Some(faults) = &opts.demo {
+        state.demo = Some(demo_switches(faults));
+    }
+    let theme = opts.theme;
+    let mut console_host = ConsoleHost::new();
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+
+    let mut guard = terminal::TerminalGuard::enter()?;
+    let mut events = EventStream::new();
+    let mut clock = tokio::time::interval(Duration::from_secs(1));
+    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut jump_host = tokio::time::interval(config.site.refresh);
+    let mut dirty = true;
+    let mut shown_second = state.now.as_second();
+    loop {
+        if dirty {
+            guard.terminal.draw(|f| render::draw(f, &state, &theme))?;
+            dirty = false;
+        }
+        tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => {
+                    state.now = jiff::Timestamp::now();
+                    match update::on_key(&mut state, &key) {
+                        Effect::Quit => break,
+                        Effect::RefreshNow => engine.refresh_now(),
+                        Effect::ToggleFault(f) => {
+                            if let Some(faults) = &opts.demo {
+                                faults.toggle(f);
+                                state.demo = Some(demo_switches(faults));
+                            }
+                        }
+                        Effect::None => {}
+                    }
+                    dirty = true;
+                }
+                Some(Ok(Event::Resize(..))) => dirty = true,
+                Some(Ok(_)) => {}
+                // The terminal is gone (a dropped SSH session): nothing left to show.
+                Some(Err(_)) | None => break,
+            },
+            Some(snap) = rx.recv() => {
+                // Many hosts report at once: take them all, then draw once.
+                state.apply(snap);
+                while let Ok(more) = rx.try_recv() {
+                    state.apply(more);
+                }
+                state.now = jiff::Timestamp::now();
+                dirty = !state.paused;
+            }
+            _ = clock.tick() => {
+                // The clock and the ages move once a second: redraw only then.
+                state.now = jiff::Timestamp::now();
+                if state.now.as_second() != shown_second {
+                    shown_second = state.now.as_second();
+                    dirty = true;
+                }
+            }
+            _ = jump_host.tick() => {
+                state.console = Some(console_host.sample());
+                dirty = true;
+            }
+            _ = sigterm.recv() => break,
+            _ = sighup.recv() => break,
+        }
+    }
+    drop(guard);
+    drop(engine);
+    Ok(())
+}
+
+fn demo_switches(faults: &Faults) -> Vec<(crate::demo::Fault, bool)> {
+    crate::demo::Fault::ALL
+        .iter()
+        .map(|f| (*f, faults.is_active(*f)))
+        .collect()
+}

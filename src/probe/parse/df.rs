@@ -1,8 +1,12 @@
-//! `df`: GNU `df -k --output=source,fstype,size,used,avail,itotal,iused,iavail,target`, or on
-//! systems whose df has no `--output` (coreutils < 8.21: CentOS 6, busybox) `df -P -k`, a line
-//! `--inodes--`, then `df -P -i`.
+//! `df`: GNU `df -k --output=source,fstype,size,used,avail,itotal,iused,iavail,target`
+//! (errors, such as a stale NFS handle, may come before its header), or on systems whose df
+//! has no `--output` (coreutils < 8.21: CentOS 6, busybox) `df -P -k`, a line `--inodes--`,
+//! `df -P -i`, a line `--mounts--`, then /proc/mounts (for the filesystem types POSIX df does
+//! not print).
 //!
-//! Pseudo filesystems are dropped here, so every [`Filesystem`] returned is worth a check.
+//! Pseudo filesystems are dropped here, and a mount point mounted over is listed once (as the
+//! filesystem mounted last, the one it shows), so every [`Filesystem`] returned is worth a
+//! check.
 
 use super::{ParseError, clean, tokens};
 use std::collections::BTreeSet;
@@ -162,9 +166,21 @@ fn is_noise(line: &str) -> bool {
     l.is_empty() || l.starts_with("Filesystem") || l.starts_with("df:")
 }
 
-fn parse_gnu(body: &str) -> Vec<Filesystem> {
+/// The GNU header line: `Filesystem Type 1K-blocks Used Avail Inodes IUsed IFree Mounted on`.
+fn is_gnu_header(line: &str) -> bool {
+    let mut words = line.split_whitespace();
+    words.next() == Some("Filesystem") && words.next() == Some("Type")
+}
+
+fn parse_gnu(lines: &[&str]) -> Vec<Filesystem> {
     use Kind::*;
-    body.lines()
+    // df prints its errors before the table: the rows are what follows the header, wherever
+    // it is (without a header, any line shaped like a row).
+    let rows = match lines.iter().position(|l| is_gnu_header(l)) {
+        Some(h) => lines.get(h + 1..).unwrap_or_default(),
+        None => lines,
+    };
+    rows.iter()
         .filter(|l| !is_noise(l))
         .filter_map(|l| split_row(l, &[Word, Num, Num, Num, Num, Num, Num]))
         .filter_map(|(source, f, mount)| {
@@ -184,10 +200,48 @@ fn parse_gnu(body: &str) -> Vec<Filesystem> {
         .collect()
 }
 
-fn parse_posix(blocks: &str, inode_part: &str) -> Vec<Filesystem> {
+/// A field of /proc/mounts as the kernel escapes it (`\040` for a blank, `\011` tab,
+/// `\012` newline, `\134` backslash), decoded.
+fn unescape_mount(field: &str) -> String {
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let octal = bytes
+            .get(i + 1..i + 4)
+            .filter(|d| b == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)))
+            .map(|d| d.iter().fold(0u32, |acc, c| acc * 8 + u32::from(c - b'0')))
+            .and_then(|v| u8::try_from(v).ok());
+        match octal {
+            Some(v) => {
+                out.push(v);
+                i += 4;
+            }
+            None => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `(mount point, type)` of each /proc/mounts line, in mount order.
+fn mount_types(lines: &[&str]) -> Vec<(String, String)> {
+    lines
+        .iter()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let (_source, mount, fstype) = (f.next()?, f.next()?, f.next()?);
+            Some((clean(&unescape_mount(mount), 300), clean(fstype, 40)))
+        })
+        .collect()
+}
+
+fn parse_posix(blocks: &[&str], inode_part: &[&str], mounts: &[&str]) -> Vec<Filesystem> {
     use Kind::*;
     let inode_rows: Vec<(String, Option<Inodes>, String)> = inode_part
-        .lines()
+        .iter()
         .filter(|l| !is_noise(l))
         .filter_map(|l| split_row(l, &[Num, Num, Num, Pct]))
         .filter_map(|(source, f, mount)| match f.as_slice() {
@@ -195,8 +249,9 @@ fn parse_posix(blocks: &str, inode_part: &str) -> Vec<Filesystem> {
             _ => None,
         })
         .collect();
+    let types = mount_types(mounts);
     blocks
-        .lines()
+        .iter()
         .filter(|l| !is_noise(l))
         .filter_map(|l| split_row(l, &[Num, Num, Num, Pct]))
         .filter_map(|(source, f, mount)| {
@@ -205,11 +260,18 @@ fn parse_posix(blocks: &str, inode_part: &str) -> Vec<Filesystem> {
             };
             let inodes = inode_rows
                 .iter()
+                .rev()
                 .find(|(s, _, m)| *s == source && *m == mount)
                 .and_then(|(_, i, _)| *i);
+            // The type of what is mounted there last (the one df sees).
+            let fstype = types
+                .iter()
+                .rev()
+                .find(|(m, _)| *m == mount)
+                .map(|(_, t)| t.clone());
             Some(Filesystem {
                 source,
-                fstype: None,
+                fstype,
                 size_kib: num(size),
                 used_kib: num(used),
                 avail_kib: num(avail),
@@ -220,19 +282,55 @@ fn parse_posix(blocks: &str, inode_part: &str) -> Vec<Filesystem> {
         .collect()
 }
 
+/// The body cut at the probe's marker lines: df's own output, then (POSIX fallback only)
+/// the inode listing and /proc/mounts.
+struct Parts<'a> {
+    blocks: Vec<&'a str>,
+    inodes: Vec<&'a str>,
+    mounts: Vec<&'a str>,
+    posix: bool,
+}
+
+fn parts(body: &str) -> Parts<'_> {
+    let mut p = Parts {
+        blocks: Vec::new(),
+        inodes: Vec::new(),
+        mounts: Vec::new(),
+        posix: false,
+    };
+    let mut part = 0;
+    for line in body.lines() {
+        match line.trim() {
+            "--inodes--" => {
+                part = 1;
+                p.posix = true;
+            }
+            "--mounts--" => {
+                part = 2;
+                p.posix = true;
+            }
+            _ => match part {
+                0 => p.blocks.push(line),
+                1 => p.inodes.push(line),
+                _ => p.mounts.push(line),
+            },
+        }
+    }
+    p
+}
+
 pub fn parse(body: &str) -> Result<Vec<Filesystem>, ParseError> {
-    let (all, posix) = match body.split_once("\n--inodes--\n") {
-        Some((blocks, inode_part)) => (parse_posix(blocks, inode_part), true),
-        None => match body.strip_prefix("--inodes--\n") {
-            Some(_) => (Vec::new(), true),
-            None => (parse_gnu(body), false),
-        },
+    let p = parts(body);
+    let all = if p.posix {
+        parse_posix(&p.blocks, &p.inodes, &p.mounts)
+    } else {
+        parse_gnu(&p.blocks)
     };
     if all.is_empty() {
         let first = body.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
         return Err(ParseError::new(format!(
             "df ({}): no filesystem listed{}",
-            if posix { "POSIX" } else { "GNU" },
+            if p.posix { "POSIX" } else { "GNU" },
             if first.is_empty() {
                 String::new()
             } else {
@@ -240,128 +338,21 @@ pub fn parse(body: &str) -> Result<Vec<Filesystem>, ParseError> {
             }
         )));
     }
+    // One filesystem per mount point: the last row, as a filesystem mounted over another
+    // hides it (df < 8.21 lists both, and the first one is no longer what the mount holds).
     let mut seen = BTreeSet::new();
-    Ok(all
+    let mut last: Vec<Filesystem> = all
+        .into_iter()
+        .rev()
+        .filter(|f| seen.insert(f.mount.clone()))
+        .collect();
+    last.reverse();
+    Ok(last
         .into_iter()
         .filter(|f| !is_pseudo(f.fstype.as_deref(), &f.source, &f.mount))
-        .filter(|f| seen.insert((f.source.clone(), f.mount.clone())))
         .collect())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn mounts(v: &[Filesystem]) -> Vec<&str> {
-        v.iter().map(|f| f.mount.as_str()).collect()
-    }
-
-    #[test]
-    fn debian12_gnu_output() {
-        // Debian 12, GNU coreutils 9.1.
-        let v = parse(include_str!(
-            "../../../tests/fixtures/probe/df_debian12.txt"
-        ))
-        .unwrap();
-        assert_eq!(
-            mounts(&v),
-            [
-                "/",
-                "/boot/efi",
-                "/srv",
-                "/var/backups",
-                "/tmp",
-                "/srv/Partage commun",
-                "/mnt/backup-a"
-            ]
-        );
-        let srv = v.iter().find(|f| f.mount == "/srv").unwrap();
-        assert_eq!(srv.fstype.as_deref(), Some("ext4"));
-        assert_eq!(srv.avail_kib, 69_918_748);
-        assert!((srv.used_percent().unwrap() - 92.33).abs() < 0.01);
-        assert!((srv.inodes.unwrap().free_percent() - 3.66).abs() < 0.01);
-        let efi = v.iter().find(|f| f.mount == "/boot/efi").unwrap();
-        assert_eq!(efi.inodes, None, "vfat has no inode table");
-        let tmp = v.iter().find(|f| f.mount == "/tmp").unwrap();
-        assert_eq!(tmp.used_percent(), Some(100.0), "a full /tmp tmpfs is kept");
-    }
-
-    #[test]
-    fn rhel9_gnu_output() {
-        // RHEL 9.4, GNU coreutils 8.32, XFS on LVM.
-        let v = parse(include_str!("../../../tests/fixtures/probe/df_rhel9.txt")).unwrap();
-        assert_eq!(mounts(&v), ["/", "/boot", "/home"]);
-        assert_eq!(v[0].source, "/dev/mapper/rhel-root");
-    }
-
-    #[test]
-    fn centos6_posix_output() {
-        // CentOS 6.5, GNU coreutils 8.4: no --output, so df -P -k, --inodes--, df -P -i.
-        let v = parse(include_str!("../../../tests/fixtures/probe/df_centos6.txt")).unwrap();
-        assert_eq!(
-            mounts(&v),
-            ["/", "/boot", "/home", "/data"],
-            "tmpfs /dev/shm dropped, /data deduped"
-        );
-        assert_eq!(v[0].fstype, None);
-        assert_eq!(v[0].source, "/dev/mapper/vg_old-lv_root");
-        let i = v[0].inodes.unwrap();
-        assert_eq!((i.total, i.used, i.free), (3_276_800, 3_198_765, 78_035));
-    }
-
-    #[test]
-    fn spaces_in_source_and_mount() {
-        let body = "Filesystem Type 1K-blocks Used Avail Inodes IUsed IFree Mounted on\n\
-                    //nas/Mes documents cifs 1000 500 500 0 0 0 /mnt/a  b\n";
-        let v = parse(body).unwrap();
-        assert_eq!(v[0].source, "//nas/Mes documents");
-        assert_eq!(v[0].mount, "/mnt/a  b");
-        assert_eq!(v[0].inodes, None);
-    }
-
-    #[test]
-    fn unknown_values_are_dashes() {
-        let body = "fuse.x fuse - - - - - - /mnt/x\n";
-        let v = parse(body).unwrap();
-        assert_eq!(v[0].size_kib, 0);
-        assert_eq!(v[0].used_percent(), None);
-    }
-
-    #[test]
-    fn tmpfs_rules() {
-        assert!(is_pseudo(Some("tmpfs"), "tmpfs", "/run/user/0"));
-        assert!(is_pseudo(Some("tmpfs"), "tmpfs", "/dev/shm"));
-        assert!(!is_pseudo(Some("tmpfs"), "tmpfs", "/tmp"));
-        assert!(!is_pseudo(Some("tmpfs"), "tmpfs", "/srv"));
-        assert!(!is_pseudo(Some("tmpfs"), "tmpfs", "/running"));
-        assert!(is_pseudo(Some("cgroup2"), "cgroup2", "/sys/fs/cgroup"));
-        assert!(is_pseudo(None, "udev", "/dev"));
-        assert!(is_pseudo(None, "tmpfs", "/dev/shm"));
-        assert!(!is_pseudo(None, "/dev/sda1", "/"));
-    }
-
-    #[test]
-    fn errors() {
-        assert!(parse("").is_err());
-        assert!(parse("df: cannot read table of mounted file systems\n").is_err());
-        assert!(parse("--inodes--\n").is_err());
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn never_panics(s in proptest::prelude::any::<String>()) {
-            if let Ok(v) = parse(&s) {
-                for f in v {
-                    let _ = f.used_percent();
-                    let _ = f.inodes.map(|i| i.free_percent());
-                }
-            }
-        }
-
-        #[test]
-        fn rows_never_panic(s in "[a-z/ 0-9%-]{0,60}") {
-            let _ = parse(&s);
-            let _ = parse(&format!("{s}\n--inodes--\n{s}\n"));
-        }
-    }
-}
+#[path = "df_tests.rs"]
+mod tests;

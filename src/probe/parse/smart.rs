@@ -1,6 +1,9 @@
 //! `smart`: per device, a line `@@dev <path> <type>`, the output of
-//! `smartctl -j -H -A -i [-d type] <path>` (JSON; text from smartctl 6, which has no `-j`),
-//! then `@@rc <exit status>`.
+//! `smartctl -j -n standby -H -A -i [-d type] <path>` (JSON; text from smartctl 6, which has no
+//! `-j`), then `@@rc <exit status>`. Between devices, the probe adds a line
+//! `@@scan # <path> -d <type> # <info>, <protocol> device open failed: <reason>` for each device
+//! `smartctl --scan-open` could not open, and `@@skipped <path> (<why>)` for each device it
+//! did not query because the SMART time budget was spent.
 
 use super::{ParseError, clean, key_value, leading_u64};
 use serde_json::Value;
@@ -108,18 +111,75 @@ pub struct SmartDevice {
     pub nvme_critical_warning: Option<u64>,
     /// smartctl's own error messages, or what was wrong with its output.
     pub messages: Vec<String>,
+    /// The disk was asleep and left so (`-n standby`): the power mode smartctl named,
+    /// lowercase ("standby", "sleep"). Nothing else was read.
+    pub standby: Option<String>,
+}
+
+/// The name used in check ids for a device path and its `-d` type: the path without
+/// `/dev/`, and for devices behind a RAID controller (one path, several disks) the type too:
+/// `bus/0:megaraid,3`.
+pub fn disk_id(device: &str, dev_type: &str) -> String {
+    let dev = device.strip_prefix("/dev/").unwrap_or(device);
+    if dev_type.contains(',') {
+        format!("{dev}:{dev_type}")
+    } else {
+        dev.to_string()
+    }
+}
+
+/// A device `smartctl --scan-open` found but could not open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unopenable {
+    pub device: String,
+    /// The `-d` type it would have had ("auto" when the line names none).
+    pub dev_type: String,
+    /// smartctl's reason, e.g. "Permission denied".
+    pub reason: String,
+}
+
+impl Unopenable {
+    pub fn id(&self) -> String {
+        disk_id(&self.device, &self.dev_type)
+    }
+
+    /// The reason is the user's rights, not the device.
+    pub fn denied(&self) -> bool {
+        let r = self.reason.to_ascii_lowercase();
+        r.contains("permission denied") || r.contains("operation not permitted")
+    }
+}
+
+/// A device the probe did not query this time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub device: String,
+    /// The probe's words, e.g. "SMART time budget of 20 s spent".
+    pub why: String,
+}
+
+impl Skipped {
+    /// The id of the device's check (the probe does not say its `-d` type: a controller's
+    /// disks share it as a prefix, `bus/0` of `bus/0:megaraid,3`).
+    pub fn id(&self) -> String {
+        disk_id(&self.device, "auto")
+    }
+}
+
+/// Everything the smart section says.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SmartReport {
+    /// Devices smartctl was run on, in scan order.
+    pub devices: Vec<SmartDevice>,
+    pub unopenable: Vec<Unopenable>,
+    pub skipped: Vec<Skipped>,
 }
 
 impl SmartDevice {
     /// The name used in check ids: the path without `/dev/`, and for devices behind a RAID
     /// controller (one path, several disks) the type too: `bus/0:megaraid,3`.
     pub fn id(&self) -> String {
-        let dev = self.device.strip_prefix("/dev/").unwrap_or(&self.device);
-        if self.dev_type.contains(',') {
-            format!("{dev}:{}", self.dev_type)
-        } else {
-            dev.to_string()
-        }
+        disk_id(&self.device, &self.dev_type)
     }
 
     pub fn counter(&self, c: Counter) -> Option<u64> {
@@ -139,12 +199,14 @@ impl SmartDevice {
     }
 
     /// smartctl says the disk is failing, or a prefail attribute is at its threshold now.
+    /// Never for a disk left asleep: its exit status only says it was not opened.
     pub fn failing(&self) -> bool {
-        self.passed == Some(false)
-            || self.bit(exit_bits::FAILING)
-            || self.bit(exit_bits::PREFAIL_NOW)
-            || !self.failing_attributes.is_empty()
-            || self.nvme_critical_warning.is_some_and(|w| w != 0)
+        self.standby.is_none()
+            && (self.passed == Some(false)
+                || self.bit(exit_bits::FAILING)
+                || self.bit(exit_bits::PREFAIL_NOW)
+                || !self.failing_attributes.is_empty()
+                || self.nvme_critical_warning.is_some_and(|w| w != 0))
     }
 
     /// An attribute was at or below its threshold in the past (not now).
@@ -189,6 +251,16 @@ fn protocol_of_type(t: &str) -> Option<Protocol> {
         "scsi" => Some(Protocol::Scsi),
         _ => None,
     }
+}
+
+/// The power mode of "Device is in STANDBY mode, exit(2)" (also "SLEEP", "STANDBY (OS)"),
+/// lowercase and without the parenthesis: what smartctl says when `-n standby` kept it from
+/// waking a disk.
+fn standby_mode(line: &str) -> Option<String> {
+    let rest = line.split_once("Device is in ")?.1;
+    let (mode, _) = rest.split_once(" mode")?;
+    let word = mode.split_whitespace().next()?;
+    matches!(word, "STANDBY" | "SLEEP" | "IDLE").then(|| word.to_ascii_lowercase())
 }
 
 fn text_of(v: &Value, ptr: &str) -> Option<String> {
@@ -258,8 +330,14 @@ fn from_json(dev: &mut SmartDevice, v: &Value) {
     }
     if let Some(msgs) = v.pointer("/smartctl/messages").and_then(Value::as_array) {
         for m in msgs {
-            let severe = m.get("severity").and_then(Value::as_str) != Some("information");
-            if let (true, Some(s)) = (severe, m.get("string").and_then(Value::as_str)) {
+            let Some(s) = m.get("string").and_then(Value::as_str) else {
+                continue;
+            };
+            // smartctl 7 reports a disk left asleep as information, with exit status 2.
+            if dev.standby.is_none() {
+                dev.standby = standby_mode(s);
+            }
+            if m.get("severity").and_then(Value::as_str) != Some("information") {
                 dev.messages.push(clean(s, 120));
             }
         }
@@ -271,6 +349,9 @@ fn from_text(dev: &mut SmartDevice, text: &str) {
     let mut vendor = None;
     let mut product = None;
     for line in text.lines() {
+        if dev.standby.is_none() {
+            dev.standby = standby_mode(line);
+        }
         if line.contains("UNRECOGNIZED OPTION") {
             dev.messages
                 .push("smartctl is older than 7.0 and has no JSON output (-j)".to_string());
@@ -372,6 +453,7 @@ fn device(header: &str, lines: &[&str], rc: Option<i32>) -> SmartDevice {
     } else {
         from_text(&mut dev, &text);
         if dev.unreadable()
+            && dev.standby.is_none()
             && dev.messages.is_empty()
             && let Some(first) = lines.iter().map(|l| l.trim()).find(|l| !l.is_empty())
         {
@@ -392,8 +474,53 @@ fn device(header: &str, lines: &[&str], rc: Option<i32>) -> SmartDevice {
     dev
 }
 
-pub fn parse(body: &str) -> Result<Vec<SmartDevice>, ParseError> {
-    let mut devices = Vec::new();
+/// `@@scan # /dev/sdb -d sat # /dev/sdb [SAT], ATA device open failed: Permission denied`
+/// (after `@@scan`); `None` for the other comments of `--scan-open`.
+fn unopenable(rest: &str) -> Option<Unopenable> {
+    let rest = rest.trim().strip_prefix('#')?.trim_start();
+    let (_, reason) = rest.split_once("open failed:")?;
+    let mut words = rest.split_whitespace();
+    let device = words.next()?;
+    if !device.starts_with('/') {
+        return None;
+    }
+    let dev_type = match (words.next(), words.next()) {
+        (Some("-d"), Some(t)) if t != "#" => t,
+        _ => "auto",
+    };
+    let reason = clean(reason, 120);
+    Some(Unopenable {
+        device: clean(device, 60),
+        dev_type: clean(dev_type, 30),
+        reason: if reason.is_empty() {
+            "no reason given".to_string()
+        } else {
+            reason
+        },
+    })
+}
+
+/// `@@skipped /dev/sdb (SMART time budget of 20 s spent)` (after `@@skipped`).
+fn skipped(rest: &str) -> Option<Skipped> {
+    let rest = rest.trim();
+    let (device, why) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    if device.is_empty() {
+        return None;
+    }
+    let why = why.trim();
+    let why = why
+        .strip_prefix('(')
+        .and_then(|w| w.strip_suffix(')'))
+        .unwrap_or(why);
+    Some(Skipped {
+        device: clean(device, 60),
+        why: clean(why, 120),
+    })
+}
+
+pub fn parse(body: &str) -> Result<SmartReport, ParseError> {
+    let mut report = SmartReport::default();
+    let devices = &mut report.devices;
     let mut preamble = Vec::new();
     let mut current: Option<(&str, Vec<&str>)> = None;
     for line in body.lines() {
@@ -420,20 +547,27 @@ pub fn parse(body: &str) -> Result<Vec<SmartDevice>, ParseError> {
                 devices.push(device(header, &lines, rc.trim().parse().ok()));
             }
         } else if let Some((_, lines)) = current.as_mut() {
+            // Inside a device, every line is smartctl's, whatever it looks like.
             lines.push(line);
+        } else if let Some(rest) = line.strip_prefix("@@scan ") {
+            report.unopenable.extend(unopenable(rest));
+        } else if let Some(rest) = line.strip_prefix("@@skipped ") {
+            report.skipped.extend(skipped(rest));
         } else if !line.trim().is_empty() {
             preamble.push(line);
         }
     }
     if let Some((header, lines)) = current.take() {
-        devices.push(device(header, &lines, None));
+        report.devices.push(device(header, &lines, None));
     }
-    if devices.is_empty()
+    if report.devices.is_empty()
+        && report.unopenable.is_empty()
+        && report.skipped.is_empty()
         && let Some(first) = preamble.first()
     {
         return Err(ParseError::new(format!("smartctl: {}", clean(first, 100))));
     }
-    Ok(devices)
+    Ok(report)
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ pub(crate) fn body(devs: &[(&str, &str, &str, i32)]) -> String {
 }
 
 fn one(dev: &str, t: &str, out: &str, rc: i32) -> SmartDevice {
-    let mut v = parse(&body(&[(dev, t, out, rc)])).unwrap();
+    let mut v = parse(&body(&[(dev, t, out, rc)])).unwrap().devices;
     assert_eq!(v.len(), 1);
     v.remove(0)
 }
@@ -128,7 +128,8 @@ fn megaraid_ids_and_timeouts() {
             124,
         ),
     ]))
-    .unwrap();
+    .unwrap()
+    .devices;
     assert_eq!(v[0].id(), "bus/0:megaraid,0");
     assert_eq!(v[1].id(), "bus/0:megaraid,1");
     assert!(v[1].unreadable());
@@ -163,22 +164,118 @@ fn device_without_smart() {
 
 #[test]
 fn empty_and_broken_bodies() {
-    assert!(parse("").unwrap().is_empty());
+    assert_eq!(parse("").unwrap(), SmartReport::default());
     assert!(parse("smartctl: permission denied\n").is_err());
     // Cut short: no @@rc.
-    let v = parse("@@dev /dev/sda sat\n{\"smart_status\":").unwrap();
+    let v = parse("@@dev /dev/sda sat\n{\"smart_status\":")
+        .unwrap()
+        .devices;
     assert_eq!(v[0].exit_status, None);
     assert!(v[0].unreadable());
+}
+
+pub(crate) const STANDBY: &str = include_str!("../../../tests/fixtures/probe/smart_standby.json");
+pub(crate) const STANDBY_V6: &str =
+    include_str!("../../../tests/fixtures/probe/smart_standby_v6.txt");
+
+#[test]
+fn devices_scan_open_could_not_open() {
+    // smartctl 7.3 as a user who may not open the disks: every device is a comment.
+    let r = parse(include_str!(
+        "../../../tests/fixtures/probe/smart_scan_open_nonroot.txt"
+    ))
+    .unwrap();
+    assert!(r.devices.is_empty() && r.skipped.is_empty());
+    let ids: Vec<String> = r.unopenable.iter().map(Unopenable::id).collect();
+    assert_eq!(ids, ["sda", "sdb", "nvme0"]);
+    let u = &r.unopenable[2];
+    assert_eq!(
+        (u.device.as_str(), u.dev_type.as_str(), u.reason.as_str()),
+        ("/dev/nvme0", "nvme", "Permission denied")
+    );
+    assert!(u.denied());
+    // Among readable devices, with the reason after a comma too; other comments are not
+    // devices.
+    let body = format!(
+        "@@scan # /dev/sdb -d sat # /dev/sdb [SAT], ATA device, open failed: Permission denied\n\
+         {}@@scan # /dev/bus/0 -d megaraid,2 # /dev/bus/0 [megaraid_disk_02], SCSI device open failed: No such device\n\
+         @@scan # scan_smart_devices: glob(3) aborted matching pattern /dev/discs/disc*\n",
+        body(&[("/dev/sda", "sat", SATA_SSD, 0)])
+    );
+    let r = parse(&body).unwrap();
+    assert_eq!(r.devices.len(), 1);
+    assert_eq!(r.unopenable.len(), 2);
+    assert_eq!(r.unopenable[0].dev_type, "sat");
+    assert_eq!(r.unopenable[1].id(), "bus/0:megaraid,2");
+    assert_eq!(r.unopenable[1].reason, "No such device");
+    assert!(!r.unopenable[1].denied());
+}
+
+#[test]
+fn devices_skipped_for_time() {
+    let body = format!(
+        "{}@@skipped /dev/sdb (SMART time budget of 20 s spent)\n@@skipped /dev/bus/0 (SMART time budget of 20 s spent)\n",
+        body(&[("/dev/sda", "sat", SATA_SSD, 0)])
+    );
+    let r = parse(&body).unwrap();
+    assert_eq!(r.devices.len(), 1);
+    assert_eq!(
+        r.skipped[0],
+        Skipped {
+            device: "/dev/sdb".into(),
+            why: "SMART time budget of 20 s spent".into()
+        }
+    );
+    assert_eq!(r.skipped[1].id(), "bus/0");
+    // Only skipped devices: not an error.
+    assert_eq!(parse("@@skipped /dev/sdc (x)\n").unwrap().skipped.len(), 1);
+    // Inside a device's output, marker-like lines are smartctl's text.
+    let r = parse("@@dev /dev/sda sat\n@@skipped /dev/sdz (x)\n@@rc 1\n").unwrap();
+    assert!(r.skipped.is_empty() && r.devices.len() == 1);
+}
+
+#[test]
+fn sleeping_disks() {
+    // smartctl 7.3 -j -n standby: an information message, exit status 2, no data.
+    let d = one("/dev/sdb", "sat", STANDBY, 2);
+    assert_eq!(d.standby.as_deref(), Some("standby"));
+    assert_eq!(d.exit_status, Some(2));
+    assert!(d.messages.is_empty(), "information only: {:?}", d.messages);
+    assert!(!d.failing() && d.unreadable());
+    // smartctl 6 text.
+    let d = one("/dev/sdb", "sat", STANDBY_V6, 2);
+    assert_eq!(d.standby.as_deref(), Some("standby"));
+    assert!(d.messages.is_empty() && !d.failing());
+    assert_eq!(
+        standby_mode("Device is in SLEEP mode, exit(2)").as_deref(),
+        Some("sleep")
+    );
+    assert_eq!(
+        standby_mode("Device is in STANDBY (OS) mode, exit(2)").as_deref(),
+        Some("standby")
+    );
+    assert_eq!(standby_mode("Device is in ACTIVE or IDLE mode"), None);
+    // A disk that is awake is not in standby, whatever its exit status.
+    let d = one("/dev/sdb", "sat", HDD_FAILING, 24);
+    assert!(d.standby.is_none() && d.failing());
+    // Never failing asleep, even with the failing bit set.
+    let d = SmartDevice {
+        standby: Some("standby".into()),
+        exit_status: Some(8),
+        ..SmartDevice::default()
+    };
+    assert!(!d.failing());
 }
 
 proptest::proptest! {
     #[test]
     fn never_panics(s in proptest::prelude::any::<String>()) {
-        for d in parse(&s).unwrap_or_default() {
+        for d in parse(&s).unwrap_or_default().devices {
             let _ = (d.id(), d.failing(), d.unreadable(), d.command_failed());
         }
         let _ = parse(&format!("@@dev /dev/sda sat\n{s}\n@@rc 0\n"));
         let _ = parse(&format!("@@dev /dev/sda sat\n{{{s}\n@@rc 0\n"));
+        let _ = parse(&format!("@@scan {s}\n@@skipped {s}\n@@dev /dev/sda sat\nDevice is in {s}\n@@rc 2\n"));
     }
 
     #[test]

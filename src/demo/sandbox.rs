@@ -1,0 +1,316 @@
+//! One demo host's sandbox directory: its HOME and working directory, the shims in `bin/` that
+//! stand for its simulated hardware (disks, SMART, its name), its data volume in `srv/`, and
+//! the copy of sleep(1) that is its service.
+//!
+//! The probe puts the login PATH first, so `<sandbox>/bin` wins over the machine's tools;
+//! everything the shims do not answer (/proc, ps, any other command) is this machine's.
+
+use super::smart::{Disk, smartctl_shim};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Size of every demo volume (/srv, /var/backups): 2 GiB.
+pub(crate) const VOLUME_BYTES: u64 = 2 << 30;
+/// Inodes of a demo volume (one per 16 KiB, as mke2fs gives a 2 GiB ext4).
+const VOLUME_INODES: u64 = 131_072;
+const MIB: u64 = 1 << 20;
+
+/// The probe's df command line, the one question the df shim answers itself.
+const PROBE_DF_OUTPUT: &str = "--output=source,fstype,size,used,avail,itotal,iused,iavail,target";
+
+/// What a host keeps on its data volume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Contents {
+    /// The production site: web root, database files, logs.
+    Production,
+    /// The DRP server: a standby copy of the site.
+    Standby,
+    /// A backup server: database dumps every 2 h (when `dumps`), file archives on even or odd
+    /// days.
+    Backups { dumps: bool, even_days: bool },
+}
+
+/// A data volume: where the host mounts it, its device, what is on it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Volume {
+    pub mount: &'static str,
+    pub device: &'static str,
+    pub contents: Contents,
+}
+
+/// One demo host.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HostSpec {
+    pub name: &'static str,
+    pub role: &'static str,
+    pub datacenter: &'static str,
+    /// Its service's command name (≤ 15 characters: the kernel's comm).
+    pub process: &'static str,
+    pub volume: Option<Volume>,
+    pub disk: Disk,
+}
+
+/// The machine's own tools the shims hand over to.
+#[derive(Debug, Clone)]
+pub(crate) struct Tools {
+    pub sleep: PathBuf,
+    pub df: PathBuf,
+    pub uname: PathBuf,
+}
+
+impl Tools {
+    pub(crate) fn find() -> io::Result<Tools> {
+        let find = |name: &str| {
+            ["/usr/bin", "/bin"]
+                .iter()
+                .map(|d| Path::new(d).join(name))
+                .find(|p| p.is_file())
+                .ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::NotFound,
+                        format!("the demo site needs {name} in /usr/bin or /bin"),
+                    )
+                })
+        };
+        Ok(Tools {
+            sleep: find("sleep")?,
+            df: find("df")?,
+            uname: find("uname")?,
+        })
+    }
+}
+
+/// A built sandbox.
+#[derive(Debug, Clone)]
+pub(crate) struct Sandbox {
+    pub dir: PathBuf,
+    pub bin: PathBuf,
+    /// The data volume's contents (the df shim reports their apparent size).
+    pub srv: PathBuf,
+    /// The service's executable.
+    pub service: PathBuf,
+}
+
+/// Single-quote for sh.
+pub(crate) fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+fn path_str(p: &Path) -> io::Result<&str> {
+    p.to_str().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is not UTF-8", p.display()),
+        )
+    })
+}
+
+fn write_file(path: &Path, text: &str, mode: u32) -> io::Result<()> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(path)?;
+    f.write_all(text.as_bytes())
+}
+
+/// A file of `bytes` apparent size that uses no disk (a hole), modified at `mtime`.
+pub(crate) fn sparse(path: &Path, bytes: u64, mtime: SystemTime) -> io::Result<()> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let f = File::create(path)?;
+    f.set_len(bytes)?;
+    f.set_times(fs::FileTimes::new().set_modified(mtime))
+}
+
+fn small(path: &Path, text: &str, mtime: SystemTime) -> io::Result<()> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    fs::write(path, text)?;
+    File::options()
+        .write(true)
+        .open(path)?
+        .set_times(fs::FileTimes::new().set_modified(mtime))
+}
+
+/// Apparent size of everything under `dir`, as `du -s --apparent-size` counts it.
+pub(crate) fn apparent_size(dir: &Path) -> u64 {
+    let Ok(meta) = fs::symlink_metadata(dir) else {
+        return 0;
+    };
+    let mut total = meta.len();
+    if meta.is_dir()
+        && let Ok(entries) = fs::read_dir(dir)
+    {
+        for e in entries.flatten() {
+            total += apparent_size(&e.path());
+        }
+    }
+    total
+}
+
+/// Build the sandbox of `spec` under `root/hosts/<name>`.
+pub(crate) fn build(root: &Path, spec: &HostSpec, tools: &Tools) -> io::Result<Sandbox> {
+    let dir = root.join("hosts").join(spec.name);
+    let bin = dir.join("bin");
+    let srv = dir.join("srv");
+    fs::create_dir_all(&bin)?;
+    let service = bin.join(spec.process);
+    fs::copy(&tools.sleep, &service)?;
+    let sandbox = Sandbox {
+        dir,
+        bin,
+        srv,
+        service,
+    };
+    write_file(
+        &sandbox.bin.join("df"),
+        &df_shim(spec, &sandbox, tools)?,
+        0o755,
+    )?;
+    write_file(&sandbox.bin.join("uname"), &uname_shim(spec, tools)?, 0o755)?;
+    write_file(
+        &sandbox.bin.join("smartctl"),
+        &smartctl_shim(&spec.disk),
+        0o755,
+    )?;
+    if let Some(v) = spec.volume {
+        fs::create_dir_all(&sandbox.srv)?;
+        seed(&sandbox.srv, v.contents)?;
+    }
+    Ok(sandbox)
+}
+
+fn df_shim(spec: &HostSpec, sb: &Sandbox, tools: &Tools) -> io::Result<String> {
+    let df = sh_quote(path_str(&tools.df)?);
+    let mut s = format!(
+        "#!/bin/sh\n\
+         # vigie demo: the disks of demo host {name}. Written by vigie, removed with the demo.\n\
+         # The probe's question gets this machine's real root filesystem and the host's demo\n\
+         # volume; any other df command is this machine's df.\n\
+         case \" $* \" in\n\
+         *\" {PROBE_DF_OUTPUT} \"*) ;;\n\
+         *) exec {df} \"$@\" ;;\n\
+         esac\n\
+         {df} -k {PROBE_DF_OUTPUT} / || exit\n",
+        name = spec.name,
+    );
+    if let Some(v) = spec.volume {
+        let srv = sh_quote(path_str(&sb.srv)?);
+        s.push_str(&format!(
+            "_used=$(du -sk --apparent-size {srv} 2>/dev/null)\n\
+             _used=${{_used%%[!0-9]*}}\n\
+             : \"${{_used:=0}}\"\n\
+             _files=$(find {srv} 2>/dev/null | wc -l)\n\
+             _size={size}\n\
+             _avail=$((_size - _used))\n\
+             [ \"$_avail\" -lt 0 ] && _avail=0\n\
+             _itotal={inodes}\n\
+             _iused=$((_files + 10))\n\
+             printf '%s %s %s %s %s %s %s %s %s\\n' {device} ext4 \"$_size\" \"$_used\" \"$_avail\" \
+             \"$_itotal\" \"$_iused\" \"$((_itotal - _iused))\" {mount}\n",
+            size = VOLUME_BYTES / 1024,
+            inodes = VOLUME_INODES,
+            device = v.device,
+            mount = v.mount,
+        ));
+    }
+    Ok(s)
+}
+
+fn uname_shim(spec: &HostSpec, tools: &Tools) -> io::Result<String> {
+    Ok(format!(
+        "#!/bin/sh\n\
+         # vigie demo: demo host {name} has its own name; the rest is this machine's.\n\
+         case $* in\n\
+         -n|--nodename) echo {name}; exit 0 ;;\n\
+         esac\n\
+         exec {uname} \"$@\"\n",
+        name = spec.name,
+        uname = sh_quote(path_str(&tools.uname)?),
+    ))
+}
+
+fn seed(srv: &Path, contents: Contents) -> io::Result<()> {
+    let now = SystemTime::now();
+    let ago = |s: u64| now.checked_sub(Duration::from_secs(s)).unwrap_or(now);
+    match contents {
+        Contents::Production | Contents::Standby => {
+            let page = "<!doctype html>\n<title>Demo shop</title>\n<h1>Demo shop</h1>\n\
+                        <p>Served by the vigie demo site.</p>\n";
+            small(&srv.join("www/index.html"), page, ago(86_400 * 12))?;
+            small(
+                &srv.join("www/static/shop.css"),
+                "body { font-family: sans-serif; }\n",
+                ago(86_400 * 12),
+            )?;
+            let db = if contents == Contents::Production {
+                780
+            } else {
+                740
+            };
+            sparse(&srv.join("db/base.dat"), db * MIB, ago(40))?;
+            fs::create_dir_all(srv.join("log"))?;
+            if contents == Contents::Production {
+                small(
+                    &srv.join("log/access.log"),
+                    "127.0.0.1 - - \"GET / HTTP/1.1\" 200 96\n",
+                    ago(5),
+                )?;
+            }
+        }
+        Contents::Backups { dumps, even_days } => {
+            let secs = now
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            let name_at = |t: u64, fmt: &str| {
+                jiff::Timestamp::from_second(i64::try_from(t).unwrap_or(0))
+                    .map(|ts| ts.strftime(fmt).to_string())
+                    .unwrap_or_else(|_| t.to_string())
+            };
+            let at = |t: u64| UNIX_EPOCH + Duration::from_secs(t);
+            if dumps {
+                // A dump every 2 h over the last day, each finished 8 minutes after its start.
+                let last = secs / 7_200 * 7_200;
+                for i in 0..12u64 {
+                    let start = last.saturating_sub(i * 7_200);
+                    let name = format!("userdb/userdb-{}.dump", name_at(start, "%Y%m%d-%H%M"));
+                    sparse(&srv.join(name), (46 + i % 3) * MIB, at(start + 480))?;
+                }
+            }
+            // File archives on even or odd days (days since the epoch), at 01:30 UTC.
+            let today = secs / 86_400;
+            let mut day = today;
+            let mut made = 0;
+            while made < 2 && day + 10 > today {
+                if day.is_multiple_of(2) == even_days {
+                    let start = day * 86_400 + 5_400;
+                    if start <= secs {
+                        let name = format!("files/files-{}.tar.zst", name_at(start, "%Y%m%d"));
+                        sparse(&srv.join(name), (178 + made) * MIB, at(start + 2_700))?;
+                        made += 1;
+                    }
+                }
+                day = day.saturating_sub(1);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_survives_quotes() {
+        assert_eq!(sh_quote("a'b"), r"'a'\''b'");
+    }
+}

@@ -1,0 +1,253 @@
+//! Every key of the console, in one table: the key handler and the `?` help are both made
+//! from it, so they cannot drift apart. No key starts anything that changes a server.
+
+use super::state::Screen;
+use crate::demo::Fault;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// What a key asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    Show(Screen),
+    NextPane,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Open,
+    Back,
+    Filter,
+    Help,
+    RefreshNow,
+    Pause,
+    /// Demo only: switch a simulated fault on or off.
+    DemoFault(Fault),
+}
+
+/// A key as the table names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Char(char),
+    Code(KeyCode),
+    Ctrl(char),
+}
+
+pub struct Binding {
+    pub keys: &'static [Key],
+    /// How the help shows the keys.
+    pub label: &'static str,
+    pub action: Action,
+    pub help: &'static str,
+    pub demo_only: bool,
+}
+
+const fn bind(
+    keys: &'static [Key],
+    label: &'static str,
+    action: Action,
+    help: &'static str,
+) -> Binding {
+    Binding {
+        keys,
+        label,
+        action,
+        help,
+        demo_only: false,
+    }
+}
+
+const fn demo(
+    keys: &'static [Key],
+    label: &'static str,
+    fault: Fault,
+    help: &'static str,
+) -> Binding {
+    Binding {
+        keys,
+        label,
+        action: Action::DemoFault(fault),
+        help,
+        demo_only: true,
+    }
+}
+
+use Key::{Char, Code, Ctrl};
+
+pub const BINDINGS: &[Binding] = &[
+    bind(
+        &[Char('1')],
+        "1",
+        Action::Show(Screen::Overview),
+        "Overview: every host by datacenter, worst first",
+    ),
+    bind(
+        &[Char('2')],
+        "2",
+        Action::Show(Screen::Host),
+        "Host: the selected host's panes and history",
+    ),
+    bind(
+        &[Char('3')],
+        "3",
+        Action::Show(Screen::Backups),
+        "Backups: freshness and the data-loss window",
+    ),
+    bind(
+        &[Char('4')],
+        "4",
+        Action::Show(Screen::Drp),
+        "DRP: runbooks, plan and live steps",
+    ),
+    bind(
+        &[Char('5')],
+        "5",
+        Action::Show(Screen::Journal),
+        "Journal: the audit trail",
+    ),
+    bind(
+        &[Code(KeyCode::Up), Char('k')],
+        "↑ k",
+        Action::Up,
+        "select the previous host / scroll up",
+    ),
+    bind(
+        &[Code(KeyCode::Down), Char('j')],
+        "↓ j",
+        Action::Down,
+        "select the next host / scroll down",
+    ),
+    bind(
+        &[Code(KeyCode::PageUp)],
+        "PgUp",
+        Action::PageUp,
+        "one page up",
+    ),
+    bind(
+        &[Code(KeyCode::PageDown)],
+        "PgDn",
+        Action::PageDown,
+        "one page down",
+    ),
+    bind(
+        &[Code(KeyCode::Enter), Code(KeyCode::Right), Char('l')],
+        "Enter → l",
+        Action::Open,
+        "open the selected host",
+    ),
+    bind(
+        &[Code(KeyCode::Esc), Code(KeyCode::Left), Char('h')],
+        "Esc ← h",
+        Action::Back,
+        "back to the Overview / close",
+    ),
+    bind(&[Code(KeyCode::Tab)], "Tab", Action::NextPane, "next pane"),
+    bind(
+        &[Char('/')],
+        "/",
+        Action::Filter,
+        "filter hosts and checks (Enter keeps, Esc clears)",
+    ),
+    bind(
+        &[Char('r')],
+        "r",
+        Action::RefreshNow,
+        "refresh every host now",
+    ),
+    bind(
+        &[Char('p')],
+        "p",
+        Action::Pause,
+        "pause the display (collection goes on) / resume",
+    ),
+    bind(&[Char('?')], "?", Action::Help, "this help"),
+    bind(&[Char('q'), Ctrl('c')], "q", Action::Quit, "quit"),
+    demo(
+        &[Char('X')],
+        "X",
+        Fault::ProductionDark,
+        "demo: production goes dark / comes back",
+    ),
+    demo(
+        &[Char('D')],
+        "D",
+        Fault::DiskFills,
+        "demo: production's /srv fills / is cleaned",
+    ),
+    demo(
+        &[Char('S')],
+        "S",
+        Fault::ServiceStops,
+        "demo: production's service stops / restarts",
+    ),
+];
+
+fn matches(key: Key, event: &KeyEvent) -> bool {
+    match key {
+        Ctrl(c) => {
+            event.modifiers.contains(KeyModifiers::CONTROL) && event.code == KeyCode::Char(c)
+        }
+        Char(c) => {
+            !event.modifiers.contains(KeyModifiers::CONTROL) && event.code == KeyCode::Char(c)
+        }
+        Code(code) => event.code == code,
+    }
+}
+
+/// The action of a key press, from the table. Demo keys only act in the demo.
+pub fn action_for(event: &KeyEvent, demo_mode: bool) -> Option<Action> {
+    BINDINGS
+        .iter()
+        .filter(|b| demo_mode || !b.demo_only)
+        .find(|b| b.keys.iter().any(|k| matches(*k, event)))
+        .map(|b| b.action)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn every_key_maps_to_one_action() {
+        let mut seen = Vec::new();
+        for b in BINDINGS {
+            for k in b.keys {
+                assert!(!seen.contains(k), "{k:?} bound twice");
+                seen.push(*k);
+            }
+        }
+    }
+
+    #[test]
+    fn demo_keys_do_nothing_outside_the_demo() {
+        assert_eq!(action_for(&key(KeyCode::Char('X')), false), None);
+        assert_eq!(
+            action_for(&key(KeyCode::Char('X')), true),
+            Some(Action::DemoFault(Fault::ProductionDark))
+        );
+    }
+
+    #[test]
+    fn spec_keys_are_all_there() {
+        for (code, action) in [
+            (KeyCode::Char('1'), Action::Show(Screen::Overview)),
+            (KeyCode::Char('5'), Action::Show(Screen::Journal)),
+            (KeyCode::Tab, Action::NextPane),
+            (KeyCode::Char('j'), Action::Down),
+            (KeyCode::Char('k'), Action::Up),
+            (KeyCode::Enter, Action::Open),
+            (KeyCode::Esc, Action::Back),
+            (KeyCode::Char('/'), Action::Filter),
+            (KeyCode::Char('?'), Action::Help),
+            (KeyCode::Char('r'), Action::RefreshNow),
+            (KeyCode::Char('p'), Action::Pause),
+            (KeyCode::Char('q'), Action::Quit),
+        ] {
+            assert_eq!(action_for(&key(code), false), Some(action), "{code:?}");
+        }
+    }
+}

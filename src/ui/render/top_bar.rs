@@ -1,0 +1,80 @@
+//! The top bar: site, overall state, data-loss window, active site, clock, operator.
+
+use super::{state_style, state_word};
+use crate::ui::state::ConsoleState;
+use crate::ui::strings as s;
+use crate::ui::theme::{Role, Theme};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+pub fn render(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme) {
+    let bar = theme.style(Role::Bar);
+    let site_state = state.state();
+    let clock = state
+        .now
+        .to_zoned_datetime(state.time_zone.clone())
+        .strftime("%H:%M:%S")
+        .to_string();
+    let active = state
+        .production
+        .as_deref()
+        .map_or_else(|| "—".to_string(), str::to_uppercase);
+    let width = usize::from(area.width);
+    let mut spans = vec![
+        Span::styled(format!(" {} ", s::PRODUCT), theme.style(Role::Title)),
+        Span::styled(format!(" {} ", state.site), bar),
+        Span::styled(
+            format!(" ▲ {} ", state_word(site_state).trim_end()),
+            state_style(theme, site_state),
+        ),
+    ];
+    // Badges are never dropped: reserve their room first.
+    let mut badges = Vec::new();
+    if state.read_only {
+        badges.push(Span::styled(
+            format!(" {}", s::READ_ONLY),
+            theme.style(Role::Accent),
+        ));
+    }
+    if state.paused {
+        badges.push(Span::styled(
+            format!(" {} ", s::PAUSED),
+            theme.style(Role::Warn),
+        ));
+    }
+    let room = |spans: &[Span]| {
+        spans
+            .iter()
+            .map(|s| s.content.chars().count())
+            .sum::<usize>()
+    };
+    let budget = width.saturating_sub(room(&badges));
+    // By priority: the data-loss window first (SPEC: always shown), then the active site,
+    // the clock and the operator; the long wording of the loss only when there is room.
+    let loss_long = format!("{} {}", s::LOSS_PREFIX, s::LOSS_UNCONFIGURED);
+    let optional = [
+        (
+            vec![loss_long, s::LOSS_UNCONFIGURED_SHORT.to_string()],
+            theme.style(Role::Muted),
+        ),
+        (vec![format!("{} {active}", s::ACTIVE)], bar),
+        (vec![clock], bar),
+        (vec![state.operator.clone()], bar),
+    ];
+    for (choices, style) in optional {
+        let reserve = 3 * 4 + 8; // keep room for the shorter pieces that follow
+        for (i, text) in choices.iter().enumerate() {
+            let last = i + 1 == choices.len();
+            let need = room(&spans) + 3 + text.chars().count() + if last { 0 } else { reserve };
+            if need <= budget {
+                spans.push(Span::styled(" │ ", bar));
+                spans.push(Span::styled(text.clone(), style));
+                break;
+            }
+        }
+    }
+    spans.extend(badges);
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(bar), area);
+}

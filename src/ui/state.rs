@@ -1,0 +1,316 @@
+//! Everything the console shows, owned and updated from events: snapshots in, keys in.
+//! Rendering reads it and never waits on anything.
+
+use crate::checks::{Check, State};
+use crate::collect::HostSnapshot;
+use crate::config::{Config, Role};
+use crate::console_host::ConsoleSnapshot;
+use std::collections::{BTreeMap, VecDeque};
+
+/// How many readings the sparklines keep (at 5 s, ten minutes).
+pub const HISTORY: usize = 120;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Overview,
+    Host,
+    Backups,
+    Drp,
+    Journal,
+}
+
+impl Screen {
+    pub const ALL: [Screen; 5] = [
+        Screen::Overview,
+        Screen::Host,
+        Screen::Backups,
+        Screen::Drp,
+        Screen::Journal,
+    ];
+
+    pub fn number(self) -> usize {
+        match self {
+            Screen::Overview => 1,
+            Screen::Host => 2,
+            Screen::Backups => 3,
+            Screen::Drp => 4,
+            Screen::Journal => 5,
+        }
+    }
+}
+
+/// The panes of the Host screen, in Tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Hardware,
+    System,
+}
+
+impl Pane {
+    pub fn next(self) -> Pane {
+        match self {
+            Pane::Hardware => Pane::System,
+            Pane::System => Pane::Hardware,
+        }
+    }
+}
+
+/// A supervised host as the console knows it.
+#[derive(Debug, Clone)]
+pub struct HostView {
+    pub name: String,
+    pub role: Role,
+    pub datacenter: String,
+    pub address: String,
+    /// The newest refresh, good or failed.
+    pub latest: Option<HostSnapshot>,
+    /// The newest refresh that reached the host: its readings stay on screen, with their age,
+    /// while the host does not answer.
+    pub last_good: Option<HostSnapshot>,
+    pub load: VecDeque<f64>,
+    pub cpu: VecDeque<f64>,
+    pub memory: VecDeque<f64>,
+}
+
+impl HostView {
+    pub fn state(&self) -> State {
+        self.latest.as_ref().map_or(State::Unknown, |s| s.state)
+    }
+
+    pub fn reachable(&self) -> bool {
+        self.latest.as_ref().is_some_and(|s| s.error.is_none())
+    }
+
+    /// The checks to show: the latest refresh's, or when it failed, its failure followed by
+    /// the last good readings.
+    pub fn checks(&self) -> Vec<&Check> {
+        match (&self.latest, &self.last_good) {
+            (Some(l), Some(g)) if l.error.is_some() => l
+                .checks
+                .iter()
+                .chain(g.checks.iter().filter(|c| c.id != "system.availability"))
+                .collect(),
+            (Some(l), _) => l.checks.iter().collect(),
+            (None, _) => Vec::new(),
+        }
+    }
+
+    pub fn check(&self, id: &str) -> Option<&Check> {
+        self.checks().into_iter().find(|c| c.id == id)
+    }
+
+    /// The value of a check in the last good reading.
+    pub fn value(&self, id: &str) -> Option<f64> {
+        self.last_good
+            .as_ref()?
+            .checks
+            .iter()
+            .find(|c| c.id == id)
+            .and_then(|c| c.value)
+    }
+
+    /// Non-OK checks, worst first.
+    pub fn problems(&self) -> Vec<&Check> {
+        let mut bad: Vec<&Check> = match &self.latest {
+            Some(l) => l.checks.iter().filter(|c| c.state != State::Ok).collect(),
+            None => Vec::new(),
+        };
+        bad.sort_by_key(|c| std::cmp::Reverse(c.state.severity()));
+        bad
+    }
+
+    fn record(&mut self, snap: HostSnapshot) {
+        if snap.error.is_none() {
+            let find = |id: &str| {
+                snap.checks
+                    .iter()
+                    .find(|c| c.id == id)
+                    .and_then(|c| c.value)
+            };
+            push(&mut self.load, find("system.load"));
+            push(&mut self.cpu, find("system.cpu"));
+            push(&mut self.memory, find("system.memory"));
+            self.last_good = Some(snap.clone());
+        }
+        self.latest = Some(snap);
+    }
+}
+
+fn push(series: &mut VecDeque<f64>, value: Option<f64>) {
+    if let Some(v) = value {
+        if series.len() == HISTORY {
+            series.pop_front();
+        }
+        series.push_back(v);
+    }
+}
+
+/// The text-entry state of `/`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub text: String,
+    /// Keys go to the filter until Enter or Esc.
+    pub editing: bool,
+}
+
+impl Filter {
+    /// Case-insensitive match of any of the fields.
+    pub fn matches(&self, fields: &[&str]) -> bool {
+        if self.text.is_empty() {
+            return true;
+        }
+        let needle = self.text.to_lowercase();
+        fields.iter().any(|f| f.to_lowercase().contains(&needle))
+    }
+}
+
+/// The whole console state.
+#[derive(Debug, Clone)]
+pub struct ConsoleState {
+    pub site: String,
+    pub refresh: std::time::Duration,
+    pub hosts: Vec<HostView>,
+    pub console: Option<ConsoleSnapshot>,
+    pub screen: Screen,
+    /// Index into `visible_hosts()` order of the selected host.
+    pub selected: usize,
+    pub pane: Pane,
+    /// Scroll offset of the focused Host pane.
+    pub scroll: usize,
+    pub filter: Filter,
+    pub help: bool,
+    pub paused: bool,
+    /// Snapshots that arrived while paused, applied on resume.
+    pub pending: Vec<HostSnapshot>,
+    pub read_only: bool,
+    pub operator: String,
+    pub now: jiff::Timestamp,
+    pub time_zone: jiff::tz::TimeZone,
+    /// Production's host name, for the top bar's active site.
+    pub production: Option<String>,
+    /// Demo mode: the fault switches and which are on.
+    pub demo: Option<Vec<(crate::demo::Fault, bool)>>,
+}
+
+impl ConsoleState {
+    pub fn new(config: &Config, read_only: bool, operator: String) -> Self {
+        let hosts = config
+            .supervised()
+            .map(|h| HostView {
+                name: h.name.clone(),
+                role: h.role,
+                datacenter: h.datacenter.clone(),
+                address: h.address.clone(),
+                latest: None,
+                last_good: None,
+                load: VecDeque::new(),
+                cpu: VecDeque::new(),
+                memory: VecDeque::new(),
+            })
+            .collect();
+        ConsoleState {
+            site: config.site.name.clone(),
+            refresh: config.site.refresh,
+            hosts,
+            console: None,
+            screen: Screen::Overview,
+            selected: 0,
+            pane: Pane::System,
+            scroll: 0,
+            filter: Filter::default(),
+            help: false,
+            paused: false,
+            pending: Vec::new(),
+            read_only,
+            operator,
+            now: jiff::Timestamp::now(),
+            time_zone: jiff::tz::TimeZone::get(&config.site.timezone)
+                .unwrap_or(jiff::tz::TimeZone::UTC),
+            production: config
+                .supervised()
+                .find(|h| h.role == Role::Production)
+                .map(|h| h.name.clone()),
+            demo: None,
+        }
+    }
+
+    /// A new snapshot from a collector (held back while paused).
+    pub fn apply(&mut self, snap: HostSnapshot) {
+        if self.paused {
+            self.pending.retain(|p| p.name != snap.name);
+            self.pending.push(snap);
+            return;
+        }
+        if let Some(h) = self.hosts.iter_mut().find(|h| h.name == snap.name) {
+            h.record(snap);
+        }
+    }
+
+    pub fn set_paused(&mut self, paused: bool) {
+        self.paused = paused;
+        if !paused {
+            for snap in std::mem::take(&mut self.pending) {
+                self.apply(snap);
+            }
+        }
+    }
+
+    /// The site's state: its worst host.
+    pub fn state(&self) -> State {
+        if self.hosts.iter().all(|h| h.latest.is_none()) {
+            return State::Unknown;
+        }
+        crate::checks::worst(self.hosts.iter().map(HostView::state))
+    }
+
+    /// Hosts in Overview order, filtered: datacenters worst first (then by name), and inside
+    /// each, hosts worst first, then by role, then by name.
+    pub fn visible_hosts(&self) -> Vec<&HostView> {
+        let mut dcs: BTreeMap<&str, State> = BTreeMap::new();
+        for h in &self.hosts {
+            let e = dcs.entry(h.datacenter.as_str()).or_insert(State::Ok);
+            *e = e.worst(h.state());
+        }
+        let mut hosts: Vec<&HostView> = self
+            .hosts
+            .iter()
+            .filter(|h| {
+                self.filter
+                    .matches(&[&h.name, h.role.word(), &h.datacenter])
+                    || h.checks()
+                        .iter()
+                        .any(|c| self.filter.matches(&[&c.id, &c.summary]))
+            })
+            .collect();
+        hosts.sort_by(|a, b| {
+            let dc = |h: &HostView| dcs.get(h.datacenter.as_str()).copied().unwrap_or(State::Ok);
+            dc(b)
+                .severity()
+                .cmp(&dc(a).severity())
+                .then_with(|| a.datacenter.cmp(&b.datacenter))
+                .then_with(|| b.state().severity().cmp(&a.state().severity()))
+                .then_with(|| a.role.cmp(&b.role))
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        hosts
+    }
+
+    pub fn selected_host(&self) -> Option<&HostView> {
+        let hosts = self.visible_hosts();
+        hosts
+            .get(self.selected.min(hosts.len().saturating_sub(1)))
+            .copied()
+    }
+
+    /// Keep the selection inside the visible list after a filter or a reorder.
+    pub fn clamp_selection(&mut self) {
+        let n = self.visible_hosts().len();
+        self.selected = self.selected.min(n.saturating_sub(1));
+    }
+
+    /// Age of a host's newest good reading, seconds.
+    pub fn age_s(&self, host: &HostView) -> Option<f64> {
+        let at = host.last_good.as_ref()?.reading_at?;
+        Some((self.now - at).as_secs_f64().max(0.0))
+    }
+}
