@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
 pub struct Engine {
+    pool: Arc<Pool>,
     tasks: Vec<JoinHandle<()>>,
     /// One per task: `notify_one` keeps the wake-up for a task that is mid-refresh, so a
     /// refresh asked for during one is not lost.
@@ -25,6 +26,7 @@ impl Engine {
     ) -> Engine {
         let settings = RefreshSettings::from_config(&config);
         let mut wakes = Vec::new();
+        let engine_pool = pool.clone();
         let tasks = config
             .supervised()
             .map(|host| {
@@ -52,14 +54,24 @@ impl Engine {
                 })
             })
             .collect();
-        Engine { tasks, wakes }
+        Engine {
+            pool: engine_pool,
+            tasks,
+            wakes,
+        }
     }
 
     /// Refresh every host now instead of at its next tick (`r` in the console).
+    /// Backoffs are forgotten first, so a host that was down is tried again at once.
     pub fn refresh_now(&self) {
-        for wake in &self.wakes {
-            wake.notify_one();
-        }
+        let pool = self.pool.clone();
+        let wakes = self.wakes.clone();
+        tokio::spawn(async move {
+            pool.retry_now().await;
+            for wake in &wakes {
+                wake.notify_one();
+            }
+        });
     }
 }
 

@@ -128,6 +128,14 @@ impl Pool {
         }
     }
 
+    /// Forget every backoff: the next `get` of each host tries at once (the operator asked
+    /// for a refresh now, or knows a host is back).
+    pub async fn retry_now(&self) {
+        for slot in self.slots.values() {
+            slot.lock().await.retry_at = None;
+        }
+    }
+
     /// When the next attempt may be made, if backing off.
     pub async fn retry_at(&self, name: &str) -> Option<Instant> {
         match self.slots.get(name) {

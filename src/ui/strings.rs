@@ -27,6 +27,15 @@ pub const UNREACHABLE_SINCE: &str = "unreachable; readings below are from";
 pub const HOST_KEY_ALERT: &str =
     "HOST KEY ALERT: nothing is executed on this host until known_hosts is fixed";
 
+/// A demo fault in the few letters the footer has room for.
+pub fn demo_fault(fault: crate::demo::Fault) -> &'static str {
+    match fault {
+        crate::demo::Fault::ProductionDark => "prod dark",
+        crate::demo::Fault::DiskFills => "disk full",
+        crate::demo::Fault::ServiceStops => "service down",
+    }
+}
+
 pub const SCREEN_TITLES: [&str; 5] = ["Overview", "Host", "Backups", "DRP", "Journal"];
 
 /// What a screen that has nothing to show yet says, honestly.

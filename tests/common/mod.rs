@@ -4,3 +4,4 @@
 
 pub mod lab;
 pub use lab::{Guard, Lab};
+pub mod tty;

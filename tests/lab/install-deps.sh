@@ -4,7 +4,8 @@
 # `apt-get update` once, then installs only the missing packages.
 set -euo pipefail
 
-PACKAGES=(openssh-server openssh-client iproute2 util-linux procps rsync smartmontools quota coreutils)
+# tmux: the console end-to-end tests drive the real binary in a terminal.
+PACKAGES=(openssh-server openssh-client iproute2 util-linux procps rsync smartmontools quota coreutils tmux)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

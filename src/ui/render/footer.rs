@@ -47,6 +47,25 @@ pub fn render(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme
             ));
         }
     }
+    if let Some(switches) = &state.demo {
+        left.push(Span::styled("  demo:", theme.style(Role::Accent)));
+        for (fault, on) in switches {
+            let key = crate::ui::keys::BINDINGS
+                .iter()
+                .find(|b| b.action == crate::ui::keys::Action::DemoFault(*fault))
+                .map_or("", |b| b.label);
+            let style = if *on {
+                theme.style(Role::Crit)
+            } else {
+                theme.style(Role::Muted)
+            };
+            let mark = if *on { "●" } else { "○" };
+            left.push(Span::styled(
+                format!(" {key}{mark}{}", s::demo_fault(*fault)),
+                style,
+            ));
+        }
+    }
     if !state.filter.text.is_empty() {
         left.push(Span::styled(
             format!("  /{}", state.filter.text),
