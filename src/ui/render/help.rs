@@ -23,10 +23,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme
         .iter()
         .map(|b| {
             Line::from(vec![
-                Span::styled(
-                    format!(" {:<label_w$}  ", b.label),
-                    theme.style(Role::Accent),
-                ),
+                Span::styled(format!(" {:<label_w$}  ", b.label), theme.style(Role::Key)),
                 Span::styled(b.help, theme.style(Role::Text)),
             ])
         })

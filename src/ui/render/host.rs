@@ -153,7 +153,7 @@ fn sparklines(frame: &mut Frame, area: Rect, host: &HostView, theme: &Theme) {
                 .block(block)
                 .data(&points)
                 .max(max)
-                .style(theme.style(Role::Accent)),
+                .style(theme.style(Role::Gauge)),
             rect,
         );
     }
@@ -170,7 +170,7 @@ fn pane(
 ) {
     let worst = crate::checks::worst(checks.iter().map(|c| c.state));
     let border = if focused {
-        theme.style(Role::Accent)
+        theme.style(Role::BorderFocus)
     } else {
         theme.style(Role::Border)
     };

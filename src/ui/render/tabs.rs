@@ -13,7 +13,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme
     for (screen, title) in Screen::ALL.iter().zip(s::SCREEN_TITLES) {
         let text = format!(" {} {title} ", screen.number());
         let style = if *screen == state.screen {
-            theme.style(Role::Selection)
+            theme.style(Role::TabActive)
         } else {
             theme.style(Role::Header)
         };

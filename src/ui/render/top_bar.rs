@@ -35,7 +35,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme
     if state.read_only {
         badges.push(Span::styled(
             format!(" {}", s::READ_ONLY),
-            theme.style(Role::Accent),
+            theme.style(Role::Badge),
         ));
     }
     if state.paused {
