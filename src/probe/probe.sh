@@ -192,7 +192,8 @@ s_timesync() {
 # Command names, then the command lines of sshd processes only: Vigie's own session
 # ("sshd: root@notty") is an sshd too, and must not pass for the listener.
 s_procs() {
-    ps -A -o comm=
+    # The state first: a zombie (Z) still has its name but is not running.
+    ps -A -o stat=,comm=
     _r=$?
     echo "@@sshd-args"
     ps -C sshd -o args= 2>/dev/null

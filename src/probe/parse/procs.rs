@@ -30,13 +30,38 @@ pub fn parse(body: &str) -> Result<Procs, ParseError> {
             // Everything after the marker is a command line, never a command name.
             Some(args) => args.push(line.to_string()),
             None if line == SSHD_ARGS_MARKER => sshd_args = Some(Vec::new()),
-            None => comms.push(line.to_string()),
+            None => {
+                if let Some(comm) = running_comm(line) {
+                    comms.push(comm.to_string());
+                }
+            }
         }
     }
     if comms.is_empty() {
         return Err(ParseError::new("ps listed no process"));
     }
     Ok(Procs { comms, sshd_args })
+}
+
+/// The command name of a `ps -o stat=,comm=` line, `None` for a zombie or dead process (its
+/// name lingers in the table until its parent reaps it, but it is not running). A line that
+/// does not start with a process state is a bare command name (older probe output).
+fn running_comm(line: &str) -> Option<&str> {
+    let Some((stat, rest)) = line.split_once(char::is_whitespace) else {
+        return Some(line);
+    };
+    let is_stat = stat
+        .chars()
+        .next()
+        .is_some_and(|c| "DIRSTtWXZP".contains(c))
+        && stat.chars().skip(1).all(|c| "<NLsl+".contains(c));
+    if !is_stat {
+        return Some(line);
+    }
+    if stat.starts_with('Z') || stat.starts_with('X') {
+        return None;
+    }
+    Some(rest.trim())
 }
 
 /// A configured process name as the kernel keeps it: a path counts by its last component,
@@ -97,6 +122,16 @@ mod tests {
         assert_eq!(p.sshd_args, None);
         assert_eq!(sshd_listeners(&p), None);
         assert!(parse("\n\n").is_err());
+    }
+
+    #[test]
+    fn zombies_are_not_running() {
+        // `ps -A -o stat=,comm=` on Debian 12 (procps-ng 4.0.2): a killed service whose
+        // parent has not reaped it yet stays in the table as Z.
+        let p = parse("Ss   systemd\nSs   sshd\nZ    demo-web\nS<   kworker/0:0H\nSl   Web Content\nR+   ps\n").unwrap();
+        assert_eq!(count(&p.comms, "demo-web"), 0);
+        assert_eq!(count(&p.comms, "sshd"), 1);
+        assert_eq!(count(&p.comms, "Web Content"), 1);
     }
 
     #[test]

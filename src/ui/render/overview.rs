@@ -275,8 +275,9 @@ fn reason(h: &HostView) -> String {
     } else {
         format!("{}: {}", first.id, first.summary)
     };
+    // The count first: a long reason is cut at the right edge, the count must survive.
     match problems.len() {
         1 => text,
-        n => format!("{text} (+{} more)", n - 1),
+        n => format!("(+{}) {text}", n - 1),
     }
 }
