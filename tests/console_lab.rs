@@ -4,37 +4,8 @@
 mod common;
 
 use common::lab::{HOSTS, Lab};
-use common::tty::{Tty, host_line};
+use common::tty::{Tty, host_line, terminal_is_sane};
 use std::time::Duration;
-
-fn terminal_is_sane(tty: &Tty) {
-    // The marker is computed by the shell, so only the output line carries "STTY-42", never
-    // the command line typed to get it.
-    tty.keys(&[
-        "stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo STTY-$((40+2))",
-        "Enter",
-    ]);
-    let screen = tty.wait_for("the shell after quitting", Duration::from_secs(10), |s| {
-        s.lines().any(|l| l.contains("STTY-42"))
-    });
-    let line = screen
-        .lines()
-        .find(|l| l.contains("STTY-42"))
-        .unwrap_or_default();
-    assert!(
-        line.contains("icanon") && !line.contains("-icanon"),
-        "raw mode left on: {line}"
-    );
-    assert!(
-        line.contains("echo") && !line.contains("-echo"),
-        "echo left off: {line}"
-    );
-    // Out of the alternate screen: the command that started the console is visible again.
-    assert!(
-        screen.contains("vigie"),
-        "still on the alternate screen:\n{screen}"
-    );
-}
 
 #[test]
 fn the_console_sees_every_host_follows_a_fault_and_restores_the_terminal() {

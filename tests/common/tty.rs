@@ -90,3 +90,22 @@ pub fn host_line<'a>(screen: &'a str, host: &str) -> Option<&'a str> {
             && (l.contains("OK") || l.contains("CRIT") || l.contains("WARN") || l.contains("UNK"))
     })
 }
+
+/// After the console quit: the shell is back in cooked mode with echo, off the alternate
+/// screen.
+pub fn terminal_is_sane(tty: &Tty) {
+    // The marker is computed by the shell, so only the output line carries "STTY-42", never
+    // the command line typed to get it.
+    tty.keys(&[
+        "stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo STTY-$((40+2))",
+        "Enter",
+    ]);
+    let screen = tty.wait_for("the shell after quitting", Duration::from_secs(10), |s| {
+        s.lines().any(|l| l.contains("STTY-42"))
+    });
+    let line = screen.lines().find(|l| l.contains("STTY-42")).unwrap_or_default();
+    assert!(line.contains("icanon") && !line.contains("-icanon"), "raw mode left on: {line}");
+    assert!(line.contains("echo") && !line.contains("-echo"), "echo left off: {line}");
+    // Out of the alternate screen: the command that started the console is visible again.
+    assert!(screen.contains("vigie"), "still on the alternate screen:\n{screen}");
+}
