@@ -69,11 +69,15 @@ fn time_drift(levels: &Levels, report: &ProbeReport, timing: &ExecTiming) -> Che
     drift_ms += slack_ms;
     // `+ 0.0` turns a rounded -0 into 0, so a perfect clock does not read "-0 ms".
     let drift_ms = drift_ms.round() + 0.0;
-    // The remote clock was read somewhere between sending the exec and its line arriving
-    // (and, without %N, anywhere in the second it names): alert only on the offset that is
-    // certain whatever the moment was, so a slow or loaded link makes the reading vaguer,
-    // never a false alarm.
-    let sent_s = timing.sent.as_nanosecond() as f64 / 1e9;
+    // The remote clock was read somewhere in a window before its line arrived (and, without
+    // %N, anywhere in the second it names): alert only on the offset that is certain
+    // whatever the moment was, so a slow link makes the reading vaguer, never a false alarm.
+    // The clock line is printed as soon as `date` returns, so it was read at most one round
+    // trip (plus a little scheduling slack) before it arrived — never before the exec was
+    // sent. A slow shell start-up therefore does not widen the window.
+    const SLACK_S: f64 = 0.1;
+    let sent_s = (timing.sent.as_nanosecond() as f64 / 1e9)
+        .max(timing.now_s() - timing.round_trip.as_secs_f64() - SLACK_S);
     let span_s = if clock.subsecond { 0.0 } else { 1.0 };
     let lo_ms = (clock.epoch_s - timing.now_s()) * 1000.0;
     let hi_ms = (clock.epoch_s + span_s - sent_s) * 1000.0;

@@ -419,108 +419,34 @@ fn processes() {
 }
 
 #[test]
-fn time_drift_alerts_only_on_what_a_slow_exchange_leaves_certain() {
-    // The exec took a whole second to answer (a loaded host): the clock line may have been
-    // read at any moment of that second.
+fn time_drift_alerts_only_on_what_the_exchange_leaves_certain() {
     let arrived = CLOCK;
     let ts = |s: f64| jiff::Timestamp::from_nanosecond((s * 1e9) as i128).unwrap();
-    let timing = ExecTiming {
-        sent: ts(arrived - 1.0),
-        first_byte: ts(arrived),
-        round_trip: std::time::Duration::from_millis(1),
-    };
-    let drift = |remote: f64| {
+    let drift = |remote: f64, round_trip_ms: u64| {
+        // The exec took a whole second to answer (a slow shell start-up on a loaded host).
+        let timing = ExecTiming {
+            sent: ts(arrived - 1.0),
+            first_byte: ts(arrived),
+            round_trip: std::time::Duration::from_millis(round_trip_ms),
+        };
         let c = format!("{remote:.9}\n");
         let checks = evaluate(
             &host(&[]),
-            &report(&[
-                ("clock", &c),
-                ("timesync", "timedatectl NTPSynchronized=yes\n"),
-            ]),
+            &report(&[("clock", &c), ("timesync", "timedatectl NTPSynchronized=yes\n")]),
             &timing,
             &mut HostMemory::default(),
         );
         find(&checks, "system.time_drift").clone()
     };
-    // Read 400 ms before arrival by an exact clock: the estimate says -400 ms, but nothing
-    // proves a drift, so no alarm.
-    let vague = drift(arrived - 0.4);
-    assert_eq!(vague.value, Some(-400.0));
-    assert_eq!(vague.state, State::Ok, "{vague:?}");
+    // A slow link (300 ms round trip): read 250 ms before arrival by an exact clock, the
+    // estimate says -100 ms and nothing proves more.
+    assert_eq!(drift(arrived - 0.25, 300).state, State::Ok);
+    // A slow start-up does not hide a real drift: 700 ms behind on a fast link is CRIT even
+    // though the exec took a second.
+    let behind = drift(arrived - 0.7, 2);
+    assert_eq!(behind.state, State::Crit, "{behind:?}");
     // Ahead of the arrival itself by 700 ms: certainly drifting whatever the moment.
-    assert_eq!(drift(arrived + 0.7).state, State::Crit);
-    // Behind the sending by 300 ms: at least 300 ms slow.
-    assert_eq!(drift(arrived - 1.3).state, State::Warn);
-}
-
-#[test]
-fn sshd_sessions_do_not_pass_for_the_listener() {
-    // Only Vigie's own session (and its privileged half) left: the listener is dead.
-    let ps = "systemd\nsshd\nsshd\ncron\n@@sshd-args\nsshd: root@notty\nsshd: root [priv]\n";
-    let s = find(
-        &run(&[("procs", ps)], &mut HostMemory::default()),
-        "system.process.sshd",
-    )
-    .clone();
-    assert_eq!(
-        (s.state, s.summary.as_str()),
-        (
-            State::Crit,
-            "sshd listener not running (only SSH sessions remain)"
-        )
-    );
-    for sessions in [
-        "sshd: ops@pts/3\nsshd: [accepted]\nsshd: unknown [preauth]\nsshd: ops [net]\n",
-        "sshd: root@notty\n",
-    ] {
-        let ps = format!("sshd\nsshd\nsshd\nsshd\n@@sshd-args\n{sessions}");
-        let s = find(
-            &run(&[("procs", &ps)], &mut HostMemory::default()),
-            "system.process.sshd",
-        )
-        .clone();
-        assert_eq!(s.state, State::Crit, "{sessions:?}: {}", s.summary);
-    }
-    // OpenSSH ≥ 8 titles its listener; older ones keep the command line.
-    for listener in [
-        "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups",
-        "/usr/sbin/sshd -D",
-        "sshd -D",
-    ] {
-        let ps = format!(
-            "sshd\nsshd\nsshd\n@@sshd-args\n{listener}\nsshd: root@notty\nsshd: root [priv]\n"
-        );
-        let s = find(
-            &run(&[("procs", &ps)], &mut HostMemory::default()),
-            "system.process.sshd",
-        )
-        .clone();
-        assert_eq!(
-            (s.state, s.summary.as_str()),
-            (State::Ok, "running"),
-            "{listener:?}"
-        );
-    }
-    // busybox ps has no -C: the args block is empty, the command names decide.
-    let s = find(
-        &run(
-            &[("procs", "init\nsshd\nsshd\n@@sshd-args\n")],
-            &mut HostMemory::default(),
-        ),
-        "system.process.sshd",
-    )
-    .clone();
-    assert_eq!(
-        (s.state, s.summary.as_str()),
-        (State::Ok, "running (2 processes)")
-    );
-    // Lines after the marker are never command names.
-    let checks = evaluate(
-        &host(&["cron", "sshd:"]),
-        &report(&[("procs", "systemd\n@@sshd-args\ncron\nsshd:\n")]),
-        &timing_at(CLOCK),
-        &mut HostMemory::default(),
-    );
-    assert_eq!(find(&checks, "system.process.cron").state, State::Crit);
-    assert_eq!(find(&checks, "system.process.sshd:").state, State::Crit);
+    assert_eq!(drift(arrived + 0.7, 2).state, State::Crit);
+    // 350 ms behind on a 2 ms link: at least 248 ms for certain, WARN.
+    assert_eq!(drift(arrived - 0.35, 2).state, State::Warn);
 }
