@@ -17,7 +17,11 @@ fn the_demo_runs_reacts_to_its_faults_and_restores_the_terminal() {
         env!("CARGO_BIN_EXE_vigie")
     );
     let tty = Tty::start("demo", 120, 32, &command);
-    let all_ok = |s: &str| HOSTS.iter().all(|h| host_line(s, h).is_some_and(|l| l.contains("OK")));
+    let all_ok = |s: &str| {
+        HOSTS
+            .iter()
+            .all(|h| host_line(s, h).is_some_and(|l| l.contains("OK")))
+    };
     tty.wait_for("every demo host OK", Duration::from_secs(30), all_ok);
 
     // A disk fills.
@@ -46,7 +50,10 @@ fn the_demo_runs_reacts_to_its_faults_and_restores_the_terminal() {
         host_line(s, "prod").is_some_and(|l| l.contains("CRIT") && l.contains("no answer"))
     });
     for h in ["bastion", "backup-a", "backup-b", "drp"] {
-        assert!(host_line(&screen, h).is_some_and(|l| l.contains("OK")), "{h}:\n{screen}");
+        assert!(
+            host_line(&screen, h).is_some_and(|l| l.contains("OK")),
+            "{h}:\n{screen}"
+        );
     }
     tty.keys(&["X", "r"]);
     tty.wait_for("prod back", Duration::from_secs(20), |s| {

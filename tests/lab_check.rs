@@ -320,3 +320,38 @@ chmod +x /usr/local/bin/df"#,
         assert_eq!(out.status.code(), Some(2), "95 % used is CRIT: {text}");
     }
 }
+
+#[test]
+fn a_dead_sshd_listener_is_crit_even_through_vigies_own_session() {
+    let lab = Lab::require();
+    let child = lab
+        .vigie_cmd(&["check", "--json", "--count", "5"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the persistent connection exists, stop the listener only: existing sessions (like
+    // Vigie's own, an sshd process too) live on, nobody else can log in.
+    std::thread::sleep(Duration::from_secs(3));
+    let _stopped = lab.sshd_stop("prod");
+    let out = child.wait_with_output().unwrap();
+    let docs: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(docs.len(), 5);
+    assert_eq!(
+        check(host(&docs[0], "prod"), "system.process.sshd")["state"],
+        "OK"
+    );
+    let last = host(&docs[4], "prod");
+    assert_eq!(
+        last["reachable"], true,
+        "the persistent connection was lost: {last:#}"
+    );
+    let sshd = check(last, "system.process.sshd");
+    assert_eq!(sshd["state"], "CRIT", "{sshd}");
+    assert!(
+        sshd["summary"].as_str().unwrap().contains("listener"),
+        "{sshd}"
+    );
+}

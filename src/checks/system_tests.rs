@@ -432,7 +432,10 @@ fn time_drift_alerts_only_on_what_the_exchange_leaves_certain() {
         let c = format!("{remote:.9}\n");
         let checks = evaluate(
             &host(&[]),
-            &report(&[("clock", &c), ("timesync", "timedatectl NTPSynchronized=yes\n")]),
+            &report(&[
+                ("clock", &c),
+                ("timesync", "timedatectl NTPSynchronized=yes\n"),
+            ]),
             &timing,
             &mut HostMemory::default(),
         );

@@ -103,9 +103,21 @@ pub fn terminal_is_sane(tty: &Tty) {
     let screen = tty.wait_for("the shell after quitting", Duration::from_secs(10), |s| {
         s.lines().any(|l| l.contains("STTY-42"))
     });
-    let line = screen.lines().find(|l| l.contains("STTY-42")).unwrap_or_default();
-    assert!(line.contains("icanon") && !line.contains("-icanon"), "raw mode left on: {line}");
-    assert!(line.contains("echo") && !line.contains("-echo"), "echo left off: {line}");
+    let line = screen
+        .lines()
+        .find(|l| l.contains("STTY-42"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("icanon") && !line.contains("-icanon"),
+        "raw mode left on: {line}"
+    );
+    assert!(
+        line.contains("echo") && !line.contains("-echo"),
+        "echo left off: {line}"
+    );
     // Out of the alternate screen: the command that started the console is visible again.
-    assert!(screen.contains("vigie"), "still on the alternate screen:\n{screen}");
+    assert!(
+        screen.contains("vigie"),
+        "still on the alternate screen:\n{screen}"
+    );
 }
