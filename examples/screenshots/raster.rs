@@ -61,6 +61,7 @@ impl Options {
     }
 
     /// The size of one cell in pixels (width, height).
+    #[cfg(test)]
     pub fn cell_size(&self) -> (u32, u32) {
         let m = CellMetrics::new(fonts(), self.font_px);
         (m.w, m.h)
@@ -308,12 +309,6 @@ impl Rasterizer<'_> {
             self.draw_glyph(img, x, y, cells, c, bold, italic, look.fg);
         }
     }
-}
-
-/// Renders the buffer and writes it as a PNG, with the default [`Options`].
-#[allow(dead_code)] // API for the screenshot screens
-pub fn buffer_to_png(buffer: &Buffer, path: &Path) -> anyhow::Result<()> {
-    buffer_to_png_with(buffer, path, &Options::default())
 }
 
 /// Renders the buffer and writes it as a PNG.
