@@ -276,7 +276,7 @@ fn all_errors_are_reported_in_file_order() {
             (
                 23,
                 2,
-                "unknown field `urls`, expected one of `site`, `ssh`, `thresholds`, `hosts` \
+                "unknown field `urls`, expected one of `site`, `ssh`, `ui`, `thresholds`, `hosts` \
                  ([urls] is for a later version of vigie",
             ),
         ],

@@ -62,3 +62,21 @@ fn the_demo_runs_reacts_to_its_faults_and_restores_the_terminal() {
     tty.keys(&["q"]);
     terminal_is_sane(&tty);
 }
+
+#[test]
+fn sigterm_and_sighup_give_the_terminal_back() {
+    for signal in ["TERM", "HUP"] {
+        let state_home = tempfile::tempdir().unwrap();
+        let command = format!(
+            "XDG_STATE_HOME={} {} demo",
+            state_home.path().display(),
+            env!("CARGO_BIN_EXE_vigie")
+        );
+        let tty = Tty::start(&format!("sig{signal}"), 100, 30, &command);
+        tty.wait_for("the demo's overview", Duration::from_secs(30), |s| {
+            host_line(s, "prod").is_some()
+        });
+        tty.signal_children(signal);
+        terminal_is_sane(&tty);
+    }
+}

@@ -14,4 +14,4 @@ tests/lab/install-deps.sh
 cargo build --all-targets
 trap 'tests/lab/lab.sh down' EXIT
 tests/lab/lab.sh up
-cargo test --all-targets -- --test-threads=2
+cargo test --all-targets --no-fail-fast -- --test-threads=2

@@ -53,6 +53,18 @@ impl Tty {
         self.tmux(&args);
     }
 
+    /// Send `signal` (e.g. "TERM") to the programs the shell in the terminal started.
+    pub fn signal_children(&self, signal: &str) {
+        let shell = self.tmux(&["display-message", "-p", "-t", "t", "#{pane_pid}"]);
+        let out = Command::new("pkill")
+            .arg(format!("-{signal}"))
+            .arg("-P")
+            .arg(shell.trim())
+            .output()
+            .expect("pkill (procps) is part of the test environment");
+        assert!(out.status.success(), "nothing to signal under the shell {shell}");
+    }
+
     pub fn screen(&self) -> String {
         self.tmux(&["capture-pane", "-t", "t", "-p"])
     }
