@@ -62,7 +62,10 @@ impl Tty {
             .arg(shell.trim())
             .output()
             .expect("pkill (procps) is part of the test environment");
-        assert!(out.status.success(), "nothing to signal under the shell {shell}");
+        assert!(
+            out.status.success(),
+            "nothing to signal under the shell {shell}"
+        );
     }
 
     pub fn screen(&self) -> String {
@@ -106,6 +109,12 @@ pub fn host_line<'a>(screen: &'a str, host: &str) -> Option<&'a str> {
 /// After the console quit: the shell is back in cooked mode with echo, off the alternate
 /// screen.
 pub fn terminal_is_sane(tty: &Tty) {
+    // Let the console finish: keys typed while it still runs would be read by it.
+    tty.wait_for(
+        "the console to leave the screen",
+        Duration::from_secs(10),
+        |s| !s.contains("VIGIE") && s.contains("vigie"),
+    );
     // The marker is computed by the shell, so only the output line carries "STTY-42", never
     // the command line typed to get it.
     tty.keys(&[
