@@ -3,6 +3,7 @@
 //! Data flows one way: `collect` (SSH + probe) → `probe::ProbeReport` snapshots →
 //! `checks` evaluation → `report` (JSON, table) or the console.
 
+pub mod backup;
 pub mod checks;
 pub mod cli;
 pub mod collect;
