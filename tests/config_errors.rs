@@ -276,8 +276,8 @@ fn all_errors_are_reported_in_file_order() {
             (
                 23,
                 2,
-                "unknown field `urls`, expected one of `site`, `ssh`, `ui`, `thresholds`, `hosts` \
-                 ([urls] is for a later version of vigie",
+                "unknown field `urls`, expected one of `site`, `ssh`, `ui`, `thresholds`, `hosts`, \
+                 `datasets` ([urls] is for a later version of vigie",
             ),
         ],
     );
@@ -428,6 +428,18 @@ fn example_config_documents_every_field() {
         "processes:",
         "services:",
         "[hosts.thresholds]:",
+        "max_loss:",
+        "restore:",
+        "[[datasets.copies]]:",
+        "host:",
+        "path:",
+        "every:",
+        "days:",
+        "format:",
+        "pattern:",
+        "password_file:",
+        "command:",
+        "grace:",
     ] {
         assert!(
             text.contains(&format!("# {field}")) || text.contains(&format!("#   {field}")),
@@ -437,7 +449,6 @@ fn example_config_documents_every_field() {
     for later in [
         "[[urls]]",
         "[dnsbl]",
-        "[[datasets]]",
         "[drp]",
         "[dns]",
         "[ticket]",

@@ -28,6 +28,17 @@ pub(super) fn table<T: DeserializeOwned>(
     what: &str,
     p: &mut Problems,
 ) -> Option<T> {
+    table_in(v, what, None, p)
+}
+
+/// [`table`], with `place` naming the table in "missing field" messages (default: `what`,
+/// with the host's name for `[[hosts]]`).
+pub(super) fn table_in<T: DeserializeOwned>(
+    v: Spanned<DeValue>,
+    what: &str,
+    place: Option<&str>,
+    p: &mut Problems,
+) -> Option<T> {
     let span = v.span();
     if !v.get_ref().is_table() {
         p.at(
@@ -55,8 +66,9 @@ pub(super) fn table<T: DeserializeOwned>(
                 .strip_prefix("missing field `")
                 .and_then(|r| r.strip_suffix('`'))
             {
-                let place = match (what, host_name) {
-                    ("[[hosts]]", Some(n)) => format!("[[hosts]] `{n}`"),
+                let place = match (place, what, host_name) {
+                    (Some(place), _, _) => place.to_string(),
+                    (None, "[[hosts]]", Some(n)) => format!("[[hosts]] `{n}`"),
                     _ => what.to_string(),
                 };
                 msg = format!(
@@ -79,6 +91,23 @@ fn field_hint(what: &str, field: &str) -> String {
         ("[[hosts]]", "datacenter") => {
             ": expected the datacenter it is in, e.g. datacenter = \"dc1\"".into()
         }
+        ("[[datasets]]", "name") => ": expected the dataset's name, e.g. name = \"userdb\"".into(),
+        ("[[datasets]]", "max_loss") => {
+            ": expected the site's limit on data loss, e.g. max_loss = \"2h\"".into()
+        }
+        ("restore", "kind") => ": expected one of `postgresql`, `mysql`, `files`".into(),
+        ("[[datasets.copies]]", "host") => {
+            ": expected the [[hosts]] name of the server holding it, e.g. host = \"backup-a\""
+                .into()
+        }
+        ("[[datasets.copies]]", "path") => {
+            ": expected the absolute path of the backups on that host, e.g. \
+             path = \"/var/backups/userdb\""
+                .into()
+        }
+        ("[[datasets.copies]]", "every") => {
+            ": expected the interval between two backups, e.g. every = \"24h\"".into()
+        }
         _ => String::new(),
     }
 }
@@ -87,17 +116,23 @@ fn field_hint(what: &str, field: &str) -> String {
 /// huge ones overflow the clock arithmetic later on.
 pub(super) const MAX_DURATION: Duration = Duration::from_secs(3600);
 
+/// A bound in words: whole days as days ("7d" rather than "168h").
+fn bound(d: Duration) -> String {
+    const DAY: u64 = 86_400;
+    if d.as_secs() >= DAY && d.as_secs().is_multiple_of(DAY) && d.subsec_nanos() == 0 {
+        format!("{}d", d.as_secs() / DAY)
+    } else {
+        values::format_duration(d)
+    }
+}
+
 /// The range of a duration setting in words: "a duration from 1s to 1h", or "a duration of at
 /// most 1h" when any positive duration up to `max` will do.
 fn duration_range((min, max): (Duration, Duration)) -> String {
     if min.is_zero() {
-        format!("a duration of at most {}", values::format_duration(max))
+        format!("a duration of at most {}", bound(max))
     } else {
-        format!(
-            "a duration from {} to {}",
-            values::format_duration(min),
-            values::format_duration(max)
-        )
+        format!("a duration from {} to {}", bound(min), bound(max))
     }
 }
 
@@ -110,7 +145,19 @@ pub(super) fn duration(
     bounds: (Duration, Duration),
     p: &mut Problems,
 ) -> Duration {
-    let Some(v) = v else { return default };
+    match v {
+        Some(v) => duration_value(v, field, bounds, p).unwrap_or(default),
+        None => default,
+    }
+}
+
+/// A duration that is there, checked as [`duration`] does; `None` when it is wrong (reported).
+pub(super) fn duration_value(
+    v: &Spanned<Loose>,
+    field: &str,
+    bounds: (Duration, Duration),
+    p: &mut Problems,
+) -> Option<Duration> {
     let found = match v.get_ref() {
         Loose::Str(s) => match values::parse_duration(s) {
             Ok(d) if d.is_zero() => {
@@ -121,7 +168,7 @@ pub(super) fn duration(
                         duration_range(bounds)
                     ),
                 );
-                return default;
+                return None;
             }
             Ok(d) if d < bounds.0 || d > bounds.1 => {
                 p.at(
@@ -131,12 +178,12 @@ pub(super) fn duration(
                         duration_range(bounds)
                     ),
                 );
-                return default;
+                return None;
             }
-            Ok(d) => return d,
+            Ok(d) => return Some(d),
             Err(e) => {
                 p.at(v.span(), format!("`{field}`: {e}"));
-                return default;
+                return None;
             }
         },
         Loose::Int(i) => format!("integer {i} (write \"{i}s\" for seconds)"),
@@ -146,7 +193,42 @@ pub(super) fn duration(
         v.span(),
         format!("`{field}`: expected {DURATION_EXAMPLES}, found {found}"),
     );
-    default
+    None
+}
+
+/// One of `options` (lowercase words), written as a string; its index, or `None` when it is
+/// not one of them (reported, listing them).
+pub(super) fn choice(
+    v: &Spanned<Loose>,
+    field: &str,
+    options: &[&str],
+    p: &mut Problems,
+) -> Option<usize> {
+    let expected = list(options.iter().copied());
+    match v.get_ref() {
+        Loose::Str(s) => {
+            if let Some(i) = options.iter().position(|o| o == s) {
+                return Some(i);
+            }
+            let hint = if options.contains(&s.to_ascii_lowercase().as_str()) {
+                " (written in lowercase)"
+            } else {
+                ""
+            };
+            p.at(
+                v.span(),
+                format!("unknown {field} `{s}`, expected one of {expected}{hint}"),
+            );
+        }
+        other => p.at(
+            v.span(),
+            format!(
+                "`{field}`: expected one of {expected}, found {}",
+                other.describe()
+            ),
+        ),
+    }
+    None
 }
 
 /// An integer in `min..=max`; `expected` says so in words ("an integer from 1 to 65535").

@@ -498,7 +498,7 @@ fn prefetch<'n>(lookup: &dyn SshLookup, names: impl Iterator<Item = &'n str>) {
 }
 
 /// The candidate nearest to `word` when it is a likely typo (edit distance ≤ 2).
-fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub(super) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (levenshtein(word, c), *c))

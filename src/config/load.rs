@@ -4,6 +4,7 @@
 //! The value checks live in [`fields`](super::fields), thresholds in
 //! [`thresholds`](super::thresholds), and jump resolution in [`jumps`].
 
+use super::datasets::{KnownHosts, check_datasets};
 use super::error::{ConfigError, Problems};
 use super::fields::{
     MAX_DURATION, ROLES, duration, host_name_ok, integer, list, path, paths, table, word,
@@ -23,11 +24,9 @@ use std::time::Duration;
 use toml::de::{DeTable, DeValue};
 
 /// The top-level tables this version understands.
-const SECTIONS: &[&str] = &["site", "ssh", "ui", "thresholds", "hosts"];
+const SECTIONS: &[&str] = &["site", "ssh", "ui", "thresholds", "hosts", "datasets"];
 /// Tables the specification describes that later versions will read.
-const LATER_SECTIONS: &[&str] = &[
-    "urls", "dnsbl", "datasets", "drp", "dns", "ticket", "runbooks",
-];
+const LATER_SECTIONS: &[&str] = &["urls", "dnsbl", "drp", "dns", "ticket", "runbooks"];
 
 /// What loading needs from the machine it runs on; tests provide their own.
 pub(crate) struct Env<'a> {
@@ -100,6 +99,7 @@ pub(crate) fn parse_with(text: &str, path: &Path, env: &Env) -> Result<Config, C
             "thresholds" => sections.thresholds = Some(value),
             "ui" => sections.ui = Some(value),
             "hosts" => sections.hosts = Some(value),
+            "datasets" => sections.datasets = Some(value),
             _ => {
                 let mut msg = format!(
                     "unknown field `{name}`, expected one of {}",
@@ -226,6 +226,18 @@ pub(crate) fn parse_with(text: &str, path: &Path, env: &Env) -> Result<Config, C
         }
     });
 
+    // [[datasets]]: their copies name [[hosts]] entries.
+    let datasets = match sections.datasets {
+        Some(v) => {
+            let known = KnownHosts {
+                names: drafts.iter().map(|d| d.name.as_str()).collect(),
+                unreadable: &unreadable,
+            };
+            check_datasets(v, &known, &mut p)
+        }
+        None => Vec::new(),
+    };
+
     // OpenSSH resolution and jumps need valid [ssh] settings.
     let hosts = match &ssh {
         Some(ssh) => {
@@ -270,6 +282,7 @@ pub(crate) fn parse_with(text: &str, path: &Path, env: &Env) -> Result<Config, C
             },
             ui,
             hosts,
+            datasets,
         }),
         _ => Err(ConfigError::new(path, p.list)),
     }
@@ -294,6 +307,7 @@ struct Sections<'i> {
     thresholds: Option<Spanned<DeValue<'i>>>,
     ui: Option<Spanned<DeValue<'i>>>,
     hosts: Option<Spanned<DeValue<'i>>>,
+    datasets: Option<Spanned<DeValue<'i>>>,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 //! OpenSSH's own configuration (`ssh -G NAME`, see [`openssh`]), else from `[ssh]`, else from
 //! built-in defaults.
 
+mod datasets;
 mod error;
 mod fields;
 mod jumps;
@@ -17,9 +18,11 @@ mod raw;
 mod thresholds;
 mod values;
 
+pub use datasets::default_grace;
 pub use error::{ConfigError, Location, Problem};
 pub use values::{expand_path, format_duration, parse_duration};
 
+use crate::backup::model::Dataset;
 use crate::checks::range::Range;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -227,6 +230,9 @@ pub struct Config {
     pub ui: UiSettings,
     /// Hosts in file order; jump-only hosts resolved from ~/.ssh/config come after.
     pub hosts: Vec<HostConfig>,
+    /// `[[datasets]]` in file order (SPEC §5): names unique, at least one copy each, every
+    /// copy on a supervised host.
+    pub datasets: Vec<Dataset>,
 }
 
 impl Config {
@@ -236,6 +242,10 @@ impl Config {
 
     pub fn supervised(&self) -> impl Iterator<Item = &HostConfig> {
         self.hosts.iter().filter(|h| h.supervised)
+    }
+
+    pub fn dataset(&self, name: &str) -> Option<&Dataset> {
+        self.datasets.iter().find(|d| d.name == name)
     }
 }
 

@@ -3,6 +3,7 @@
 
 use super::values::{Loose, OneOrMany, TableOf};
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_spanned::Spanned;
 use std::collections::BTreeMap;
 
@@ -78,4 +79,41 @@ pub struct RawHost {
     #[serde(default)]
     pub services: Vec<Spanned<String>>,
     pub thresholds: Option<TableOf<RawThresholds>>,
+}
+
+/// One `[[datasets]]` entry. Its `restore` and `copies` are taken out before and read on their
+/// own, so that a mistake in one does not hide the others; they are named here so that
+/// "unknown field" messages list them.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDataset {
+    pub name: Spanned<String>,
+    pub max_loss: Spanned<Loose>,
+    #[allow(dead_code)] // always None: taken out before
+    pub restore: Option<IgnoredAny>,
+    #[allow(dead_code)] // always None: taken out before
+    pub copies: Option<IgnoredAny>,
+}
+
+/// `restore = { kind = "…", database = "…" }` of a dataset.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRestore {
+    pub kind: Spanned<Loose>,
+    pub database: Option<Spanned<String>>,
+}
+
+/// One `[[datasets.copies]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCopy {
+    pub host: Spanned<String>,
+    pub path: Spanned<String>,
+    pub every: Spanned<Loose>,
+    pub days: Option<Spanned<Loose>>,
+    pub format: Option<Spanned<Loose>>,
+    pub pattern: Option<Spanned<String>>,
+    pub command: Option<Spanned<String>>,
+    pub password_file: Option<Spanned<String>>,
+    pub grace: Option<Spanned<Loose>>,
 }
