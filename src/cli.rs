@@ -228,6 +228,24 @@ fn config_check(path: &std::path::Path) -> i32 {
                     if h.supervised { "" } else { "  (jump only)" }
                 );
             }
+            for d in &cfg.datasets {
+                println!(
+                    "  dataset {:<12} max loss {}",
+                    d.name,
+                    humantime(d.max_loss)
+                );
+                for c in &d.copies {
+                    println!(
+                        "    {:<12} {:<6} every {:<6} {:<7} {}:{}",
+                        c.host,
+                        c.days.word(),
+                        humantime(c.every),
+                        c.format.word(),
+                        c.host,
+                        c.path
+                    );
+                }
+            }
             0
         }
     }
