@@ -4,6 +4,9 @@ pub mod parse;
 pub mod report;
 pub mod sections;
 
+use crate::backup::model::BackupFormat;
+use std::fmt::Write as _;
+
 /// The probe script, sent on the exec channel's stdin.
 pub const SCRIPT: &str = include_str!("probe.sh");
 
@@ -22,6 +25,69 @@ pub struct ProbeRequest {
     pub cpu_second_sample: bool,
     /// Run root-only tools through `sudo -n` when the user is not root.
     pub sudo: bool,
+    /// Backups to read on this host in the same exec, one section `backup.<id>` each
+    /// (empty on hosts that are no backup server). Each takes up to 20 s.
+    pub backups: Vec<BackupProbe>,
+}
+
+/// One backup copy to read on the host (SPEC §5): its section is `backup.<id>`, read back
+/// with [`report::ProbeReport::backup`] and the same format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupProbe {
+    /// The caller's own id, unique within one request (a repeated id keeps the first
+    /// section).
+    pub id: usize,
+    pub path: String,
+    pub format: BackupFormat,
+}
+
+/// The name of a backup's section.
+pub fn backup_section(id: usize) -> String {
+    format!("backup.{id}")
+}
+
+/// `s` as one single-quoted shell word that any POSIX shell reads back byte for byte:
+/// nothing inside single quotes is special but the quote itself, written `'\''`. `None` for a
+/// NUL byte, which no shell variable can hold.
+pub fn sh_quote(s: &str) -> Option<String> {
+    if s.contains('\0') {
+        return None;
+    }
+    Some(format!("'{}'", s.replace('\'', r"'\''")))
+}
+
+/// The `VB_*` assignments of the backups (see probe.sh). Every value is quoted, whatever it
+/// holds; a backup with a NUL byte in a string is sent as the format `nul` with empty values,
+/// and its section says so.
+fn backup_assignments(backups: &[BackupProbe]) -> String {
+    let mut out = format!("VB_COUNT={}\n", backups.len());
+    for (i, b) in backups.iter().enumerate() {
+        let n = i + 1;
+        let (pattern, command, passfile) = match &b.format {
+            BackupFormat::Files { pattern } => (pattern.as_str(), "", ""),
+            BackupFormat::Restic { password_file } | BackupFormat::Borg { password_file } => {
+                ("", "", password_file.as_deref().unwrap_or(""))
+            }
+            BackupFormat::Command { command } => ("", command.as_str(), ""),
+        };
+        let values = [
+            ("PATH", b.path.as_str()),
+            ("PATTERN", pattern),
+            ("COMMAND", command),
+            ("PASSFILE", passfile),
+        ];
+        let quoted: Option<Vec<String>> = values.iter().map(|(_, v)| sh_quote(v)).collect();
+        let (format, quoted) = match quoted {
+            Some(q) => (b.format.word(), q),
+            None => ("nul", vec!["''".to_string(); values.len()]),
+        };
+        let _ = writeln!(out, "VB_{n}_ID='{}'", b.id);
+        let _ = writeln!(out, "VB_{n}_FORMAT='{format}'");
+        for ((key, _), value) in values.iter().zip(&quoted) {
+            let _ = writeln!(out, "VB_{n}_{key}={value}");
+        }
+    }
+    out
 }
 
 impl ProbeRequest {
@@ -31,11 +97,18 @@ impl ProbeRequest {
             slow,
             cpu_second_sample,
             sudo,
+            backups: Vec::new(),
         }
     }
 
-    /// What the shell reads: the parameters as assignments (hex and digits only, nothing to
-    /// quote), then the script. The nonce travels here rather than on the command line, where
+    /// The same request, also reading these backups.
+    pub fn with_backups(mut self, backups: Vec<BackupProbe>) -> Self {
+        self.backups = backups;
+        self
+    }
+
+    /// What the shell reads: the parameters as assignments (hex and digits, then the backups'
+    /// single-quoted strings), then the script. The nonce travels here rather than on the command line, where
     /// any local user could read it from /proc and forge sections.
     pub fn stdin(&self) -> Vec<u8> {
         let flag = |b: bool| if b { '1' } else { '0' };
@@ -46,6 +119,7 @@ impl ProbeRequest {
             flag(self.cpu_second_sample),
             flag(self.sudo)
         );
+        text.push_str(&backup_assignments(&self.backups));
         text.push_str(SCRIPT);
         text.into_bytes()
     }
@@ -63,5 +137,207 @@ mod tests {
         assert!(stdin.starts_with(&format!("N={}\nSLOW=1\nCPU2=0\nSUDO=0\n", r.nonce)));
         assert_eq!(r.nonce.len(), 32);
         assert!(r.nonce.chars().all(|c| c.is_ascii_hexdigit()));
+        assert!(stdin.contains("\nVB_COUNT=0\n"), "no backup: none read");
+    }
+
+    /// Runs `/bin/sh -s` on `stdin` (with LC_ALL=C, as the console does) and returns its
+    /// standard output.
+    fn sh(stdin: &[u8], dir: &std::path::Path) -> Vec<u8> {
+        use std::io::Write;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new("/bin/sh")
+            .arg("-s")
+            .current_dir(dir)
+            .env("LC_ALL", "C")
+            .env("LANG", "C")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("/bin/sh");
+        // Written from a thread: the shell prints while it still reads.
+        let mut input = child.stdin.take().expect("stdin");
+        let stdin = stdin.to_vec();
+        let writer = std::thread::spawn(move || input.write_all(&stdin));
+        let out = child.wait_with_output().expect("sh").stdout;
+        writer.join().expect("writer").expect("write");
+        out
+    }
+
+    const HOSTILE: &[&str] = &[
+        "it's",
+        "'",
+        "''\\''",
+        "$(touch pwned)",
+        "`touch pwned`",
+        "${HOME}$HOME\\$x",
+        "a\nb\n",
+        "\n",
+        "; touch pwned; '",
+        "\"; touch pwned; \"",
+        "-n",
+        "*",
+        "~root",
+        "\\",
+        "\r\t\x07\x1b[31m",
+        "été \u{202e} 東京",
+        "",
+        " leading and trailing ",
+    ];
+
+    #[test]
+    fn hostile_backup_strings_come_back_byte_for_byte_from_sh() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut backups = Vec::new();
+        for (i, h) in HOSTILE.iter().enumerate() {
+            let format = match i % 4 {
+                0 => BackupFormat::Files {
+                    pattern: format!("p{h}"),
+                },
+                1 => BackupFormat::Restic {
+                    password_file: Some(format!("f{h}")),
+                },
+                2 => BackupFormat::Borg {
+                    password_file: Some(format!("g{h}")),
+                },
+                _ => BackupFormat::Command {
+                    command: format!("c{h}"),
+                },
+            };
+            backups.push(BackupProbe {
+                id: 1000 + i,
+                path: h.to_string(),
+                format,
+            });
+        }
+        // The assignments, then a script that prints every value NUL-terminated.
+        let mut script = backup_assignments(&backups);
+        script.push_str(
+            "printf '%s\\0' \"$VB_COUNT\"\n\
+             i=1\n\
+             while [ $i -le $VB_COUNT ]; do\n\
+                 for k in ID FORMAT PATH PATTERN COMMAND PASSFILE; do\n\
+                     eval \"printf '%s\\\\0' \\\"\\${VB_${i}_$k}\\\"\"\n\
+                 done\n\
+                 i=$((i + 1))\n\
+             done\n",
+        );
+        let out = sh(script.as_bytes(), dir.path());
+        let mut want = vec![HOSTILE.len().to_string()];
+        for b in &backups {
+            let (pattern, command, passfile) = match &b.format {
+                BackupFormat::Files { pattern } => (pattern.clone(), "", String::new()),
+                BackupFormat::Restic { password_file } | BackupFormat::Borg { password_file } => {
+                    (String::new(), "", password_file.clone().unwrap_or_default())
+                }
+                BackupFormat::Command { command } => {
+                    (String::new(), command.as_str(), String::new())
+                }
+            };
+            want.extend([
+                b.id.to_string(),
+                b.format.word().to_string(),
+                b.path.clone(),
+                pattern,
+                command.to_string(),
+                passfile,
+            ]);
+        }
+        let got: Vec<String> = out
+            .split(|&b| b == 0)
+            .map(|v| String::from_utf8(v.to_vec()).unwrap())
+            .collect();
+        assert_eq!(got.last().map(String::as_str), Some(""), "NUL-terminated");
+        assert_eq!(got[..got.len() - 1], want[..]);
+        assert!(!dir.path().join("pwned").exists(), "nothing ran");
+    }
+
+    #[test]
+    fn a_nul_byte_is_never_sent() {
+        let r = ProbeRequest::new(false, false, false).with_backups(vec![BackupProbe {
+            id: 4,
+            path: "/var/backups\0/etc".into(),
+            format: BackupFormat::Files {
+                pattern: "*".into(),
+            },
+        }]);
+        let stdin = r.stdin();
+        assert!(!stdin.contains(&0));
+        let text = String::from_utf8(stdin).unwrap();
+        assert!(text.contains("VB_1_ID='4'\nVB_1_FORMAT='nul'\nVB_1_PATH=''\n"));
+        assert_eq!(sh_quote("a\0b"), None);
+        assert_eq!(sh_quote("it's").as_deref(), Some("'it'\\''s'"));
+    }
+
+    /// The whole probe, run here by /bin/sh, reading a directory of dumps.
+    #[test]
+    fn the_probe_reads_a_files_backup() {
+        use crate::backup::model::CopyReading;
+        use std::time::{Duration, SystemTime};
+        let dir = tempfile::tempdir().unwrap();
+        let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        for (name, bytes) in [
+            ("userdb-2020-01-01T0000.dump", 10),
+            ("userdb 'quoted' $(x).dump", 20),
+            ("other.txt", 5),
+        ] {
+            let f = std::fs::File::create(dir.path().join(name)).unwrap();
+            f.set_len(bytes).unwrap();
+            f.set_modified(hour_ago).unwrap();
+        }
+        // Being written (modified just now).
+        std::fs::write(dir.path().join("userdb-new.dump"), "x").unwrap();
+        let files = BackupFormat::Files {
+            pattern: "userdb*.dump".into(),
+        };
+        let r = ProbeRequest::new(false, false, false).with_backups(vec![
+            BackupProbe {
+                id: 7,
+                path: dir.path().to_string_lossy().into_owned(),
+                format: files.clone(),
+            },
+            BackupProbe {
+                id: 8,
+                path: dir.path().join("absent").to_string_lossy().into_owned(),
+                format: files.clone(),
+            },
+            BackupProbe {
+                id: 10,
+                path: "/var/backups\0".into(),
+                format: files.clone(),
+            },
+        ]);
+        let out = sh(&r.stdin(), dir.path());
+        let report = report::ProbeReport::from_sections(&sections::split(&out, &r.nonce));
+        assert!(report.stat2.is_ok(), "the probe ran to its end");
+        let read = report.backup_notes(7, &files);
+        let CopyReading::Found(v) = &read.reading else {
+            panic!("{:?}", read.reading);
+        };
+        let names: Vec<&str> = v.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert!(names.contains(&"userdb 'quoted' $(x).dump"));
+        // The name's date is older than the file: it is the capture time.
+        let old = v
+            .iter()
+            .find(|b| b.name.starts_with("userdb-2020"))
+            .unwrap();
+        let around: [jiff::Timestamp; 2] =
+            ["2019-12-31T00:00:00Z", "2020-01-02T00:00:00Z"].map(|t| t.parse().unwrap());
+        assert!(around[0] < old.captured_at && old.captured_at < around[1]);
+        assert_eq!(old.bytes, Some(10));
+        assert!(read.notes.iter().any(|n| n.contains("userdb-new.dump")));
+        assert_eq!(
+            report.backup(8, &files),
+            CopyReading::Unreadable("path not found".into())
+        );
+        assert_eq!(
+            report.backup(10, &files),
+            CopyReading::Unreadable("a NUL byte in the configured path, pattern or command".into())
+        );
+        assert_eq!(
+            report.backup(9, &files),
+            CopyReading::Unreadable("not read by this probe".into())
+        );
     }
 }

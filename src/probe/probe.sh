@@ -7,6 +7,10 @@
 #   CPU2=0|1      take the second CPU sample after a short pause (no earlier sample exists)
 #   SUDO=0|1      run root-only tools through `sudo -n` when not root (opt-in: a refused sudo
 #                 is logged and mailed as an incident on most systems)
+#   VB_COUNT=n    backups to read (SPEC §5), then for each i in 1..n: VB_i_ID (the console's
+#                 id, digits), VB_i_FORMAT (files|restic|borg|command), VB_i_PATH,
+#                 VB_i_PATTERN, VB_i_COMMAND, VB_i_PASSFILE: values from the configuration,
+#                 single-quoted by the console, only ever expanded inside double quotes here
 # POSIX sh only: it must run on any Debian or RHEL host as it is.
 
 # The clock first, before anything forks: the console dates its arrival to measure drift.
@@ -214,4 +218,203 @@ if [ "${SLOW:-0}" = 1 ]; then
     sec smart s_smart
     sec quota s_quota
 fi
+# Backups, one section `backup.<id>` per copy the console asks about. Every section starts
+# with the host's clock and zone (borg and backup file names carry local times):
+#   now <epoch>
+#   tz <date +%z>
+#   tzname <$TZ, or the zone /etc/localtime links to, /etc/timezone, /etc/sysconfig/clock>
+# then `@@out` and what the tool printed on its standard output, and `@@err` and its standard
+# error. A files section adds `@@open` and the names some process has open for writing.
+# The whole section has a budget of 20 s: each command runs under `t` with what is left.
+
+# Seconds left of the section's budget into _left (at least 1).
+vb_left() {
+    cs
+    _left=$((20 - (_cs - _vb0) / 100))
+    [ "$_left" -ge 1 ] || _left=1
+}
+
+vb_head() {
+    date +'now %s%ntz %z'
+    _z=${TZ:-}
+    if [ -z "$_z" ] && [ -h /etc/localtime ]; then _z=$(readlink /etc/localtime 2>/dev/null); fi
+    if [ -z "$_z" ] && [ -r /etc/timezone ]; then read -r _z </etc/timezone; fi
+    if [ -z "$_z" ] && [ -r /etc/sysconfig/clock ]; then
+        _z=$(sed -n 's/^ZONE="*\([^"]*\)"*$/\1/p' /etc/sysconfig/clock)
+    fi
+    _z=${_z#:}
+    _z=${_z##*zoneinfo/}
+    [ -n "$_z" ] && printf 'tzname %s\n' "$_z"
+    return 0
+}
+
+# Runs "$@" with its standard output as the section's and its standard error after `@@err`;
+# returns its status.
+vb_split() {
+    { _e=$("$@" 2>&1 >&3 3>&-); _r=$?; } 3>&1
+    printf '@@err\n'
+    [ -n "$_e" ] && printf '%s\n' "$_e"
+    return $_r
+}
+
+# Entries directly under $1 whose name matches the find -name pattern $2, newest first:
+#   <birth epoch, 0 or - when unknown> <mtime epoch> <bytes> <f|d> <name>
+# A directory's mtime and bytes are those of its whole tree (newest mtime, sum of the blocks:
+# one walk, the space du -sk counts), measured for the three newest directories only.
+vb_files() {
+    [ -e "$1" ] || { echo "VIGIE_UNAVAILABLE path not found"; return 1; }
+    [ -d "$1" ] || { echo "VIGIE_UNAVAILABLE path is not a directory"; return 1; }
+    if [ ! -r "$1" ] || [ ! -x "$1" ]; then
+        echo "VIGIE_UNAVAILABLE permission denied (directory not readable by $(id -un 2>/dev/null))"
+        return 1
+    fi
+    _p=$1
+    _pat=${2:-*}
+    _nl='
+'
+    vb_head
+    echo "@@out"
+    vb_left
+    # Names holding a newline are no backup and would break the lines: left out.
+    _l=$({
+        t "$_left" find -H "$_p" -mindepth 1 -maxdepth 1 -name "$_pat" ! -name "*$_nl*" \
+            -type f -exec stat -c '%W %Y %s f %n' {} +
+        echo "@@rc $?"
+        t "$_left" find -H "$_p" -mindepth 1 -maxdepth 1 -name "$_pat" ! -name "*$_nl*" \
+            -type d -exec stat -c '%W %Y %s d %n' {} +
+        echo "@@rc $?"
+    } 2>/dev/null)
+    _r=0
+    case $_l in *"@@rc 124"* | *"@@rc 137"*) _r=124 ;; esac
+    _nd=0
+    printf '%s\n' "$_l" | grep -v '^@@rc ' | sort -k2,2nr | head -n 500 |
+        while read -r _b _m _s _ty _n; do
+            [ -n "$_n" ] || continue
+            _n=${_n##*/}
+            if [ "$_ty" = d ] && [ "$_nd" -lt 3 ]; then
+                _nd=$((_nd + 1))
+                vb_left
+                _x=$({
+                    t "$_left" find "$_p/$_n" -printf '%T@ %k\n' 2>/dev/null
+                    echo "@@rc $?"
+                } | awk '$1 == "@@rc" { rc = $2; next }
+                         $1 + 0 > m { m = $1 + 0 }
+                         { k += $2 }
+                         END { if (rc == 0 || rc == 1) printf "%.0f %.0f\n", int(m), k * 1024 }')
+                if [ -n "$_x" ]; then
+                    [ "${_x% *}" -gt "$_m" ] 2>/dev/null && _m=${_x% *}
+                    _s=${_x#* }
+                else
+                    _s=-
+                fi
+            elif [ "$_ty" = d ]; then
+                _s=-
+            fi
+            printf '%s %s %s %s %s\n' "$_b" "$_m" "$_s" "$_ty" "$_n"
+        done
+    # A file some process still has open for writing is no backup yet.
+    echo "@@open"
+    vb_left
+    if have lsof; then
+        t 5 lsof -w -n -P -F an +d "$_p" 2>/dev/null | while IFS= read -r _f; do
+            case $_f in
+                f*) _a= ;;
+                a*) _a=${_f#a} ;;
+                n*) case $_a in *w* | *u*) printf '%s\n' "${_f##*/}" ;; esac ;;
+            esac
+        done
+    elif have fuser; then
+        # fuser -v marks a file open for writing with F; only the files of the last day.
+        t 5 find -H "$_p" -mindepth 1 -maxdepth 1 -name "$_pat" ! -name "*$_nl*" -type f \
+            -mmin -1440 2>/dev/null | while IFS= read -r _f; do
+            t 2 fuser -v "$_f" 2>&1 | grep -Eq '[[:space:]]F[.a-zA-Z]{4}[[:space:]]' &&
+                printf '%s\n' "${_f##*/}"
+        done
+    fi
+    return $_r
+}
+
+vb_restic() {
+    have restic || { not_installed restic; return 127; }
+    vb_head
+    echo "@@out"
+    [ -n "$2" ] && export RESTIC_PASSWORD_FILE="$2"
+    # `snapshots` lists saved snapshots only; --no-lock: never wait on (or block) a backup.
+    vb_split t 20 restic -r "$1" snapshots --json --no-lock --latest 200
+}
+
+vb_borg() {
+    have borg || { not_installed borg; return 127; }
+    vb_head
+    echo "@@out"
+    if [ -n "$2" ]; then
+        # borg splits the pass command itself (shlex): the path travels in the environment.
+        export VIGIE_PASSFILE="$2"
+        export BORG_PASSCOMMAND='sh -c '\''cat -- "$VIGIE_PASSFILE"'\'
+    fi
+    # Never wait on a question nobody can answer (there is no terminal): reading is harmless.
+    export BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK="${BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK:-yes}"
+    export BORG_RELOCATED_REPO_ACCESS_IS_OK="${BORG_RELOCATED_REPO_ACCESS_IS_OK:-yes}"
+    # --bypass-lock: a running `borg create` holds the lock for hours; the manifest it last
+    # committed is what we want. `{end}` loads each archive: the last 100 only.
+    _o=$(vb_split t 20 borg --bypass-lock list --json --format '{end}' --last 100 "$1")
+    _r=$?
+    case $_o in
+        *"unrecognized arguments: --bypass-lock"*)
+            vb_left
+            vb_split t "$_left" borg list --json --format '{end}' --last 100 "$1"
+            ;;
+        *)
+            printf '%s\n' "$_o"
+            return $_r
+            ;;
+    esac
+}
+
+# The configured command prints one backup a line; it runs in the path's directory.
+vb_command() {
+    [ -n "$2" ] || { echo "VIGIE_UNAVAILABLE no command configured"; return 1; }
+    _d=$1
+    [ -d "$_d" ] || _d=$(dirname -- "$_d")
+    cd "$_d" 2>/dev/null || { echo "VIGIE_UNAVAILABLE cannot enter the backup directory"; return 1; }
+    vb_head
+    echo "@@out"
+    export VIGIE_BACKUP_PATH="$1"
+    vb_split t 20 sh -c "$2"
+}
+
+# One backup: $1 is its index among the VB_* assignments. Runs in sec's subshell, so the cd,
+# the exports and the variables stay there.
+s_backup() {
+    cs
+    _vb0=$_cs
+    eval "_fmt=\${VB_$1_FORMAT-} _p=\${VB_$1_PATH-} _pat=\${VB_$1_PATTERN-} _cmd=\${VB_$1_COMMAND-} _pf=\${VB_$1_PASSFILE-}"
+    case $_fmt in
+        files) vb_files "$_p" "$_pat" ;;
+        restic) vb_restic "$_p" "$_pf" ;;
+        borg) vb_borg "$_p" "$_pf" ;;
+        command) vb_command "$_p" "$_cmd" ;;
+        nul)
+            echo "VIGIE_UNAVAILABLE a NUL byte in the configured path, pattern or command"
+            return 1
+            ;;
+        *)
+            echo "VIGIE_UNAVAILABLE unknown backup format"
+            return 1
+            ;;
+    esac
+}
+
+case ${VB_COUNT:-0} in '' | *[!0-9]*) VB_COUNT=0 ;; esac
+_i=1
+while [ "$_i" -le "$VB_COUNT" ]; do
+    eval "_id=\${VB_${_i}_ID-}"
+    case $_id in
+        '' | *[!0-9]*) ;;
+        # No tool may read the rest of this script from the shared standard input.
+        *) sec "backup.$_id" s_backup "$_i" </dev/null ;;
+    esac
+    _i=$((_i + 1))
+done
+
 sec stat2 s_stat2

@@ -7,6 +7,8 @@ use super::parse::{
     smart::SmartReport, timesync::TimeSync, uptime::Uptime,
 };
 use super::sections::{Section, Sections};
+use crate::backup::model::{BackupFormat, CopyReading};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// Why a section gave no value.
@@ -75,6 +77,9 @@ pub struct ProbeReport {
     /// The disks smartctl read, could not open, or skipped.
     pub smart: Reading<SmartReport>,
     pub quota: Reading<Vec<QuotaReport>>,
+    /// The raw `backup.<id>` sections by id: only the caller knows each one's format, so
+    /// it reads them with [`ProbeReport::backup`] (or [`parse::backup::read`] for the notes).
+    pub backups: BTreeMap<usize, Section>,
 }
 
 /// The first lines of a failing section's output, cleaned and cut: enough to say why.
@@ -225,6 +230,40 @@ impl ProbeReport {
                 false,
                 parse::quota::parse,
             ),
+            backups: sections
+                .iter()
+                .filter_map(|(name, s)| {
+                    let id = name.strip_prefix("backup.")?;
+                    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+                        return None;
+                    }
+                    Some((id.parse().ok()?, s.clone()))
+                })
+                .collect(),
+        }
+    }
+
+    /// The backups of the copy asked for as `id` in the request, read with its format.
+    pub fn backup(&self, id: usize, format: &BackupFormat) -> CopyReading {
+        self.backup_notes(id, format).reading
+    }
+
+    /// [`ProbeReport::backup`], with the parser's notes (entries left out, bounds).
+    pub fn backup_notes(&self, id: usize, format: &BackupFormat) -> parse::backup::BackupParse {
+        match self.backups.get(&id) {
+            Some(s) => parse::backup::read(format, &s.body, s.rc),
+            None => parse::backup::BackupParse {
+                // stat2 comes after every backup section: if it came, this one was not asked.
+                reading: CopyReading::Unreadable(
+                    if matches!(self.stat2, Err(SectionIssue::Missing)) {
+                        "no output (probe cut short)"
+                    } else {
+                        "not read by this probe"
+                    }
+                    .into(),
+                ),
+                notes: Vec::new(),
+            },
         }
     }
 }

@@ -4,6 +4,7 @@
 //! the input (each module has a proptest feeding it arbitrary strings). Text that ends up in
 //! a summary is passed through [`clean`] so that no control character reaches a terminal.
 
+pub mod backup;
 pub mod clock;
 pub mod cpu;
 pub mod df;
