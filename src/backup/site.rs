@@ -10,7 +10,13 @@ use std::collections::BTreeMap;
 /// A copy's id in probe requests and snapshots: its position among all copies of all
 /// datasets, in file order.
 pub fn copy_id(config: &Config, dataset: usize, copy: usize) -> usize {
-    config.datasets.iter().take(dataset).map(|d| d.copies.len()).sum::<usize>() + copy
+    config
+        .datasets
+        .iter()
+        .take(dataset)
+        .map(|d| d.copies.len())
+        .sum::<usize>()
+        + copy
 }
 
 /// The backup copies `host`'s probe must read.

@@ -31,13 +31,14 @@ impl Engine {
             .supervised()
             .map(|host| {
                 let host = host.clone();
+                let tracker = HostTracker::new(&config, &host.name);
                 let pool = pool.clone();
                 let tx = tx.clone();
                 let wake = Arc::new(Notify::new());
                 wakes.push(wake.clone());
                 let refresh = config.site.refresh;
                 tokio::spawn(async move {
-                    let mut tracker = HostTracker::default();
+                    let mut tracker = tracker;
                     let mut tick = tokio::time::interval(refresh);
                     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
                     tick.tick().await; // the first tick is immediate

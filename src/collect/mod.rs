@@ -5,11 +5,13 @@
 
 pub mod engine;
 
+use crate::backup::model::CopyReading;
 use crate::checks::{self, Check, ExecTiming, HostMemory, State};
 use crate::config::{Config, HostConfig};
-use crate::probe::{COMMAND, ProbeRequest, report::ProbeReport, sections};
+use crate::probe::{BackupProbe, COMMAND, ProbeRequest, report::ProbeReport, sections};
 use crate::ssh::pool::{Freshness, Pool, Route};
 use crate::ssh::{ExecOutput, SshError, Target, TransportOptions};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// One refresh of one host, owned, ready to render or print.
@@ -28,6 +30,10 @@ pub struct HostSnapshot {
     pub host_key_alert: bool,
     pub facts: HostFacts,
     pub stats: ExecStats,
+    /// The backup copies this host holds, by copy id (see `backup::site`), as last read: they
+    /// are read on slow refreshes only, and stay valid in between. Empty when this refresh
+    /// failed: an unreachable server's backups cannot be vouched for.
+    pub backups: BTreeMap<usize, CopyReading>,
 }
 
 /// What the probe says the host is.
@@ -127,6 +133,18 @@ pub struct HostTracker {
     pub refreshes: u64,
     pub last_reading: Option<jiff::Timestamp>,
     pub facts: HostFacts,
+    /// The backup copies this host's probe reads (`backup::site::probes_for`).
+    pub backup_probes: Vec<BackupProbe>,
+    pub backups: BTreeMap<usize, CopyReading>,
+}
+
+impl HostTracker {
+    pub fn new(config: &Config, host: &str) -> Self {
+        HostTracker {
+            backup_probes: crate::backup::site::probes_for(config, host),
+            ..Default::default()
+        }
+    }
 }
 
 /// Refresh one host once: connect if needed, run the probe, evaluate.
@@ -155,11 +173,16 @@ pub async fn refresh_host(
             stats.new_connection = true;
             stats.connect = Some(conn.setup);
         }
-        let request = ProbeRequest::new(
+        let mut request = ProbeRequest::new(
             slow,
             tracker.memory.needs_cpu_second_sample(),
             settings.sudo,
         );
+        // Backups change every hour or so, and reading a repository can take seconds: with
+        // the other slow sections.
+        if slow {
+            request = request.with_backups(tracker.backup_probes.clone());
+        }
         let exec_started = Instant::now();
         let out = conn
             .exec(COMMAND, &request.stdin(), settings.first_byte, total)
@@ -216,6 +239,15 @@ pub async fn refresh_host(
                 crate::text::sanitize_in_place(&mut c.id);
                 crate::text::sanitize_in_place(&mut c.summary);
             }
+            if request.backups.is_empty() {
+                // Not read this time: keep the last readings.
+            } else {
+                tracker.backups = request
+                    .backups
+                    .iter()
+                    .map(|b| (b.id, report.backup(b.id, &b.format)))
+                    .collect();
+            }
             tracker.last_reading = Some(now);
             tracker.facts = facts(&report);
             HostSnapshot {
@@ -228,6 +260,7 @@ pub async fn refresh_host(
                 host_key_alert: false,
                 facts: tracker.facts.clone(),
                 stats,
+                backups: tracker.backups.clone(),
             }
         }
         Err(e) => {
@@ -243,6 +276,7 @@ pub async fn refresh_host(
                 host_key_alert: alert,
                 facts: tracker.facts.clone(),
                 stats,
+                backups: BTreeMap::new(),
             }
         }
     }

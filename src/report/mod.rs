@@ -35,8 +35,8 @@ pub struct SiteReport {
     pub state: State,
     pub generated_at: jiff::Timestamp,
     pub hosts: Vec<HostReport>,
-    /// Backup datasets (arrive with the backups feature; always present, possibly empty).
-    pub datasets: Vec<serde_json::Value>,
+    /// Backup datasets: freshness per server, the data-loss window, the policy.
+    pub datasets: Vec<crate::backup::evaluate::DatasetReport>,
     /// Checks that belong to no host or dataset (URLs, blocklists).
     pub checks: Vec<Check>,
     pub active_site: Option<String>,
@@ -90,7 +90,18 @@ impl SiteReport {
                 }
             })
             .collect();
-        let state = crate::checks::worst(hosts.iter().map(|h| h.state));
+        let readings: std::collections::BTreeMap<usize, crate::backup::model::CopyReading> =
+            snapshots
+                .iter()
+                .flat_map(|s| s.backups.iter().map(|(id, r)| (*id, r.clone())))
+                .collect();
+        let datasets = crate::backup::site::evaluate_all(config, &readings, now);
+        let state = crate::checks::worst(
+            hosts
+                .iter()
+                .map(|h| h.state)
+                .chain(datasets.iter().map(|d| d.state)),
+        );
         let active_site = config
             .supervised()
             .find(|h| h.role == crate::config::Role::Production)
@@ -100,7 +111,7 @@ impl SiteReport {
             state,
             generated_at: now,
             hosts,
-            datasets: Vec::new(),
+            datasets,
             checks: Vec::new(),
             active_site,
             console,

@@ -55,6 +55,24 @@ pub fn render(report: &SiteReport) -> String {
             let _ = writeln!(out, "        {:<7} {}  {}", c.state.word(), c.id, c.summary);
         }
     }
+    for d in &report.datasets {
+        let window = d
+            .checks
+            .iter()
+            .find(|c| c.id.ends_with(".loss_window"))
+            .map_or("", |c| c.summary.as_str());
+        let _ = writeln!(
+            out,
+            "{:<7} dataset {}  loss window {window}",
+            d.state.word(),
+            d.name
+        );
+        let mut bad: Vec<_> = d.checks.iter().filter(|c| c.state != State::Ok).collect();
+        bad.sort_by_key(|c| std::cmp::Reverse(c.state.severity()));
+        for c in bad {
+            let _ = writeln!(out, "        {:<7} {}  {}", c.state.word(), c.id, c.summary);
+        }
+    }
     if let Some(console) = &report.console {
         let figures: Vec<_> = console.checks.iter().map(|c| c.summary.as_str()).collect();
         let _ = writeln!(

@@ -100,6 +100,7 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<()> {
                 state.now = jiff::Timestamp::now();
                 if state.now.as_second() != shown_second {
                     shown_second = state.now.as_second();
+                    state.refresh_datasets();
                     dirty = true;
                 }
             }

@@ -190,6 +190,11 @@ pub struct ConsoleState {
     pub production: Option<String>,
     /// Demo mode: the fault switches and which are on.
     pub demo: Option<Vec<(crate::demo::Fault, bool)>>,
+    /// The site's configuration (datasets span hosts: they are evaluated here, from every
+    /// host's latest readings).
+    pub config: std::sync::Arc<Config>,
+    /// Every dataset as of `now`.
+    pub datasets: Vec<crate::backup::evaluate::DatasetReport>,
 }
 
 impl ConsoleState {
@@ -231,7 +236,27 @@ impl ConsoleState {
                 .find(|h| h.role == Role::Production)
                 .map(|h| h.name.clone()),
             demo: None,
+            config: std::sync::Arc::new(config.clone()),
+            datasets: Vec::new(),
         }
+    }
+
+    /// The backup copies read so far, by copy id, from the hosts' latest refreshes.
+    pub fn backup_readings(&self) -> BTreeMap<usize, crate::backup::model::CopyReading> {
+        self.hosts
+            .iter()
+            .filter_map(|h| h.latest.as_ref())
+            .flat_map(|s| s.backups.iter().map(|(id, r)| (*id, r.clone())))
+            .collect()
+    }
+
+    /// Re-evaluate the datasets (after new readings, or as time passes: ages grow).
+    pub fn refresh_datasets(&mut self) {
+        if self.config.datasets.is_empty() {
+            return;
+        }
+        self.datasets =
+            crate::backup::site::evaluate_all(&self.config, &self.backup_readings(), self.now);
     }
 
     /// A new snapshot from a collector (held back while paused).
@@ -244,6 +269,7 @@ impl ConsoleState {
         if let Some(h) = self.hosts.iter_mut().find(|h| h.name == snap.name) {
             h.record(snap);
         }
+        self.refresh_datasets();
     }
 
     pub fn set_paused(&mut self, paused: bool) {
@@ -260,7 +286,12 @@ impl ConsoleState {
         if self.hosts.iter().all(|h| h.latest.is_none()) {
             return State::Unknown;
         }
-        crate::checks::worst(self.hosts.iter().map(HostView::state))
+        crate::checks::worst(
+            self.hosts
+                .iter()
+                .map(HostView::state)
+                .chain(self.datasets.iter().map(|d| d.state)),
+        )
     }
 
     /// Hosts in Overview order, filtered: datacenters worst first (then by name), and inside

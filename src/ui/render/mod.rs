@@ -1,5 +1,6 @@
 //! Drawing the console: one function per part, each reading [`ConsoleState`] only.
 
+mod backups;
 mod footer;
 mod help;
 mod host;
@@ -32,13 +33,7 @@ pub fn draw(frame: &mut Frame, state: &ConsoleState, theme: &Theme) {
     match state.screen {
         Screen::Overview => overview::render(frame, body, state, theme),
         Screen::Host => host::render(frame, body, state, theme),
-        Screen::Backups => placeholder::render(
-            frame,
-            body,
-            "Backups",
-            super::strings::BACKUPS_UNCONFIGURED,
-            theme,
-        ),
+        Screen::Backups => backups::render(frame, body, state, theme),
         Screen::Drp => {
             placeholder::render(frame, body, "DRP", super::strings::DRP_UNCONFIGURED, theme)
         }

@@ -52,7 +52,72 @@ address = "10.77.2.22"
 role = "drp"
 datacenter = "dc2"
 jump = "bastion"
+
+[[datasets]]
+name = "userdb"
+max_loss = "2h"
+[[datasets.copies]]
+host = "backup-a"
+path = "/var/backups/userdb"
+every = "2h"
+pattern = "*.dump"
+
+[[datasets]]
+name = "files"
+max_loss = "24h"
+[[datasets.copies]]
+host = "backup-a"
+path = "/var/backups/files"
+every = "24h"
+days = "even"
+pattern = "files-*"
+[[datasets.copies]]
+host = "backup-b"
+path = "/var/backups/files"
+every = "24h"
+days = "odd"
+pattern = "files-*"
 "#;
+
+/// Backups planted on the backup servers, relative to NOW: userdb every 2 h on backup-a (the
+/// newest 52 min old), files on alternate days (backup-a even days, backup-b odd days).
+fn backups_on(host: &str) -> std::collections::BTreeMap<usize, crate::backup::model::CopyReading> {
+    use crate::backup::model::{Backup, CopyReading};
+    let now = at(NOW);
+    let ago = |s: i64| now - jiff::SignedDuration::from_secs(s);
+    let backup = |s: i64, name: &str| Backup {
+        captured_at: ago(s),
+        finished_at: Some(ago(s - 300)),
+        bytes: Some(3_300_000_000),
+        name: name.into(),
+    };
+    let mut out = std::collections::BTreeMap::new();
+    let days = |first: i64| -> Vec<Backup> {
+        (0..4)
+            .map(|k| backup(first + k * 2 * 86_400, "files"))
+            .collect()
+    };
+    match host {
+        // NOW is Saturday 23:14 in Paris, an odd day: backup-b (odd) ran at 02:14 today,
+        // backup-a (even) at 02:14 yesterday.
+        "backup-a" => {
+            out.insert(
+                0,
+                CopyReading::Found(
+                    (0..12)
+                        .map(|k| backup(52 * 60 + k * 7200, "userdb.dump"))
+                        .collect(),
+                ),
+            );
+            out.insert(1, CopyReading::Found(days(21 * 3600 + 86_400)));
+        }
+        "backup-b" => {
+            out.insert(2, CopyReading::Found(days(21 * 3600)));
+        }
+        _ => {}
+    }
+    out
+}
 
 fn at(s: &str) -> jiff::Timestamp {
     s.parse().unwrap()
@@ -154,6 +219,7 @@ fn healthy(name: &str, srv: f64, load: f64, mem: f64) -> HostSnapshot {
         checks,
         error: None,
         host_key_alert: false,
+        backups: backups_on(name),
         facts: HostFacts {
             hostname: Some(name.into()),
             kernel: Some("Linux 6.1.0-28-amd64".into()),
@@ -182,6 +248,7 @@ fn unreachable(name: &str) -> HostSnapshot {
         host_key_alert: false,
         facts: HostFacts::default(),
         stats: ExecStats::default(),
+        backups: Default::default(),
     }
 }
 
@@ -271,10 +338,29 @@ fn host_unreachable_drp_120x30() {
 }
 
 #[test]
-fn placeholders_and_help_80x24() {
+fn backups_120x30_and_80x24() {
     let mut st = state(false);
     st.screen = Screen::Backups;
+    insta::assert_snapshot!("backups_120x30", screen(&st, 120, 30));
     insta::assert_snapshot!("backups_80x24", screen(&st, 80, 24));
+}
+
+#[test]
+fn the_top_bar_says_what_a_failure_now_would_lose() {
+    let st = state(false);
+    let text = screen(&st, 160, 30);
+    let top = text.lines().next().unwrap_or_default();
+    assert!(
+        top.contains("if production fails now: userdb 52 min lost (max 2 h)"),
+        "{top}"
+    );
+}
+
+#[test]
+fn placeholders_and_help_80x24() {
+    let mut st = state(false);
+    st.screen = Screen::Drp;
+    insta::assert_snapshot!("drp_80x24", screen(&st, 80, 24));
     st.screen = Screen::Overview;
     st.help = true;
     insta::assert_snapshot!("help_80x24", screen(&st, 80, 24));

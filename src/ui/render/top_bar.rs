@@ -53,11 +53,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme
     let budget = width.saturating_sub(room(&badges));
     // By priority: the data-loss window first (SPEC: always shown), then the active site,
     // the clock and the operator; the long wording of the loss only when there is room.
-    let loss_long = format!("{} {}", s::LOSS_PREFIX, s::LOSS_UNCONFIGURED);
+    let (loss_long, loss_short, loss_state) = loss(state);
     let optional = [
         (
-            vec![loss_long, s::LOSS_UNCONFIGURED_SHORT.to_string()],
-            theme.style(Role::Muted),
+            vec![loss_long, loss_short],
+            super::state_style(theme, loss_state),
         ),
         (vec![format!("{} {active}", s::ACTIVE)], bar),
         (vec![clock], bar),
@@ -77,4 +77,51 @@ pub fn render(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme
     }
     spans.extend(badges);
     frame.render_widget(Paragraph::new(Line::from(spans)).style(bar), area);
+}
+
+/// "if production fails now: userdb 52 min lost (max 2 h) · files 21 h (max 24 h)", a short
+/// form for narrow terminals, and the worst loss-window state.
+fn loss(state: &ConsoleState) -> (String, String, crate::checks::State) {
+    use crate::backup::evaluate::human;
+    use crate::checks::State;
+    if state.config.datasets.is_empty() {
+        return (
+            format!("{} {}", s::LOSS_PREFIX, s::LOSS_UNCONFIGURED),
+            s::LOSS_UNCONFIGURED_SHORT.to_string(),
+            State::Unknown,
+        );
+    }
+    let mut long = Vec::new();
+    let mut short = Vec::new();
+    let mut worst = State::Ok;
+    for d in &state.datasets {
+        let window = d.checks.iter().find(|c| c.id.ends_with(".loss_window"));
+        let st = window.map_or(State::Unknown, |c| c.state);
+        worst = worst.worst(st);
+        match d.loss_window_s {
+            Some(w) => {
+                long.push(format!(
+                    "{} {} lost (max {})",
+                    d.name,
+                    human(w),
+                    human(d.max_loss_s)
+                ));
+                short.push(format!("{} {}", d.name, human(w)));
+            }
+            None => {
+                long.push(format!("{} unknown", d.name));
+                short.push(format!("{} ?", d.name));
+            }
+        }
+    }
+    if state.datasets.is_empty() {
+        worst = State::Unknown;
+        long.push(s::WAITING.to_string());
+        short.push("loss: …".to_string());
+    }
+    (
+        format!("{} {}", s::LOSS_PREFIX, long.join(" · ")),
+        format!("loss {}", short.join(" · ")),
+        worst,
+    )
 }
