@@ -271,6 +271,44 @@ fn utf8(p: &Path) -> anyhow::Result<&str> {
         .ok_or_else(|| anyhow!("{} is not UTF-8: set TMPDIR to a plain path", p.display()))
 }
 
+/// The demo's datasets, on the backups the sandboxes were seeded with: the user database
+/// every 2 h on backup-a (dc1, production's datacenter: the policy says so), the files on
+/// even days on backup-a and odd days on backup-b (dc2).
+fn datasets_text(backup_a: &Path, backup_b: &Path) -> anyhow::Result<String> {
+    let a = utf8(backup_a)?;
+    let b = utf8(backup_b)?;
+    Ok(format!(
+        "\n[[datasets]]\n\
+         name = \"userdb\"\n\
+         max_loss = \"2h\"\n\
+         restore = {{ kind = \"postgresql\", database = \"shop\" }}\n\
+         [[datasets.copies]]\n\
+         host = \"backup-a\"\n\
+         path = {userdb}\n\
+         every = \"2h\"\n\
+         pattern = \"userdb-*.dump\"\n\
+         \n[[datasets]]\n\
+         name = \"files\"\n\
+         max_loss = \"24h\"\n\
+         restore = {{ kind = \"files\" }}\n\
+         [[datasets.copies]]\n\
+         host = \"backup-a\"\n\
+         path = {files_a}\n\
+         every = \"24h\"\n\
+         days = \"even\"\n\
+         pattern = \"files-*.tar.zst\"\n\
+         [[datasets.copies]]\n\
+         host = \"backup-b\"\n\
+         path = {files_b}\n\
+         every = \"24h\"\n\
+         days = \"odd\"\n\
+         pattern = \"files-*.tar.zst\"\n",
+        userdb = toml_str(&format!("{a}/userdb")),
+        files_a = toml_str(&format!("{a}/files")),
+        files_b = toml_str(&format!("{b}/files")),
+    ))
+}
+
 /// The demo site's configuration file.
 fn config_text(identity: &Path, known_hosts: &Path, ports: &[u16]) -> anyhow::Result<String> {
     let mut s = format!(
@@ -366,11 +404,19 @@ impl DemoSite {
         std::fs::write(&known_hosts_path, known_hosts)?;
 
         let ports: Vec<u16> = hosts.iter().map(|h| h.port).collect();
+        let srv_of = |name: &str| {
+            hosts
+                .iter()
+                .find(|h| h.spec.name == name)
+                .map(|h| h.sandbox.srv.clone())
+        };
+        let (Some(backup_a), Some(backup_b)) = (srv_of("backup-a"), srv_of("backup-b")) else {
+            return Err(anyhow!("the demo site lost its backup servers"));
+        };
         let config_path = root.join("vigie-demo.toml");
-        std::fs::write(
-            &config_path,
-            config_text(&identity, &known_hosts_path, &ports)?,
-        )?;
+        let mut text = config_text(&identity, &known_hosts_path, &ports)?;
+        text.push_str(&datasets_text(&backup_a, &backup_b)?);
+        std::fs::write(&config_path, text)?;
         let config = crate::config::load(&config_path)
             .map_err(|e| anyhow!("the demo site's own configuration is invalid: {e}"))?;
 
