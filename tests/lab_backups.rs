@@ -1,0 +1,296 @@
+//! Backups read on the lab's real backup servers (SPEC §5): files planted on backup-a and
+//! backup-b with chosen capture times, read by the probe over SSH, judged by `vigie check`.
+
+mod common;
+
+use common::lab::Lab;
+use serde_json::Value;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const HOUR: i64 = 3600;
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Empty both backup servers' /var/backups, then lay out the directories.
+fn reset(lab: &Lab) {
+    for host in ["backup-a", "backup-b", "prod"] {
+        lab.sh(
+            host,
+            "rm -rf /var/backups/* && mkdir -p /var/backups/userdb /var/backups/files",
+        );
+    }
+}
+
+/// A finished backup file whose data was taken `age` seconds ago.
+fn plant(lab: &Lab, host: &str, path: &str, age: i64, bytes: u64) {
+    let at = now() - age;
+    lab.sh(
+        host,
+        &format!("head -c {bytes} /dev/zero > {path} && touch -d @{at} {path}"),
+    );
+}
+
+/// The lab config plus `datasets` (TOML), written next to it.
+fn config_with(lab: &Lab, dir: &std::path::Path, datasets: &str) -> std::path::PathBuf {
+    let base = std::fs::read_to_string(lab.config_path()).unwrap();
+    let path = dir.join("vigie.toml");
+    std::fs::write(&path, format!("{base}\n{datasets}")).unwrap();
+    path
+}
+
+fn check(config: &std::path::Path) -> (i32, Value) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .arg("--config")
+        .arg(config)
+        .args(["check", "--json"])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap_or(-1), doc)
+}
+
+fn dataset<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    doc["datasets"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["name"] == name))
+        .unwrap_or_else(|| panic!("no dataset {name} in {doc:#}"))
+}
+
+fn check_of<'a>(ds: &'a Value, id: &str) -> &'a Value {
+    ds["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == id))
+        .unwrap_or_else(|| panic!("no check {id} in {ds:#}"))
+}
+
+const USERDB: &str = r#"
+[[datasets]]
+name = "userdb"
+max_loss = "2h"
+[[datasets.copies]]
+host = "backup-a"
+path = "/var/backups/userdb"
+every = "2h"
+pattern = "userdb-*.dump"
+[[datasets.copies]]
+host = "backup-b"
+path = "/var/backups/userdb"
+every = "2h"
+pattern = "userdb-*.dump"
+"#;
+
+#[test]
+fn a_fresh_dump_is_ok_and_the_window_is_its_age() {
+    let lab = Lab::require();
+    reset(&lab);
+    for (k, host) in [(0, "backup-a"), (1, "backup-b")] {
+        for i in 0..4 {
+            let age = 30 * 60 + k * 10 * 60 + i * 2 * HOUR;
+            plant(
+                &lab,
+                host,
+                &format!("/var/backups/userdb/userdb-{i}.dump"),
+                age,
+                4096,
+            );
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (code, doc) = check(&config_with(&lab, dir.path(), USERDB));
+    let ds = dataset(&doc, "userdb");
+    assert_eq!(ds["state"], "OK", "{ds:#}");
+    let window = ds["loss_window_s"].as_i64().unwrap();
+    assert!(
+        (window - 30 * 60).abs() < 120,
+        "window {window} s for a dump planted 30 min ago"
+    );
+    assert_eq!(ds["newest"]["host"], "backup-a");
+    assert_eq!(ds["newest"]["bytes"], 4096);
+    assert_eq!(ds["max_loss_s"], 7200);
+    assert_eq!(check_of(ds, "backup.userdb.backup-a")["state"], "OK");
+    assert_eq!(
+        check_of(ds, "backup.userdb.policy")["state"],
+        "OK",
+        "{ds:#}"
+    );
+    assert_eq!(code, 0, "{doc:#}");
+}
+
+#[test]
+fn no_dump_for_2h30_is_crit() {
+    let lab = Lab::require();
+    reset(&lab);
+    for host in ["backup-a", "backup-b"] {
+        plant(
+            &lab,
+            host,
+            "/var/backups/userdb/userdb-old.dump",
+            2 * HOUR + 35 * 60,
+            4096,
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (code, doc) = check(&config_with(&lab, dir.path(), USERDB));
+    let ds = dataset(&doc, "userdb");
+    assert_eq!(
+        check_of(ds, "backup.userdb.loss_window")["state"],
+        "CRIT",
+        "{ds:#}"
+    );
+    assert_eq!(
+        check_of(ds, "backup.userdb.backup-a")["state"],
+        "CRIT",
+        "{ds:#}"
+    );
+    assert_eq!(ds["state"], "CRIT");
+    assert_eq!(doc["state"], "CRIT");
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn a_half_written_dump_is_not_a_backup() {
+    let lab = Lab::require();
+    reset(&lab);
+    for host in ["backup-a", "backup-b"] {
+        plant(
+            &lab,
+            host,
+            "/var/backups/userdb/userdb-good.dump",
+            50 * 60,
+            4096,
+        );
+    }
+    // A dump still being written on backup-a: newer, but not complete.
+    lab.sh(
+        "backup-a",
+        "head -c 100 /dev/zero > /var/backups/userdb/userdb-new.dump; \
+         (exec 3>>/var/backups/userdb/userdb-new.dump; exec sleep 30) >/dev/null 2>&1 & \
+         echo $! > /run/vigie-test-writer.pid",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (_, doc) = check(&config_with(&lab, dir.path(), USERDB));
+    let ds = dataset(&doc, "userdb");
+    let window = ds["loss_window_s"].as_i64().unwrap();
+    assert!(
+        (window - 50 * 60).abs() < 120,
+        "the half-written dump counted: window {window} s\n{ds:#}"
+    );
+    assert_eq!(ds["state"], "OK", "{ds:#}");
+    lab.sh(
+        "backup-a",
+        "kill $(cat /run/vigie-test-writer.pid) 2>/dev/null; rm -f /run/vigie-test-writer.pid",
+    );
+}
+
+#[test]
+fn both_servers_in_productions_datacenter_break_the_policy() {
+    let lab = Lab::require();
+    reset(&lab);
+    for host in ["backup-a", "prod"] {
+        plant(
+            &lab,
+            host,
+            "/var/backups/userdb/userdb-0.dump",
+            20 * 60,
+            4096,
+        );
+    }
+    let datasets = USERDB.replace("host = \"backup-b\"", "host = \"prod\"");
+    let dir = tempfile::tempdir().unwrap();
+    let (code, doc) = check(&config_with(&lab, dir.path(), &datasets));
+    let ds = dataset(&doc, "userdb");
+    let policy = check_of(ds, "backup.userdb.policy");
+    assert_eq!(policy["state"], "WARN", "{policy}");
+    assert!(
+        policy["summary"].as_str().unwrap().contains("dc1"),
+        "{policy}"
+    );
+    assert_eq!(check_of(ds, "backup.userdb.loss_window")["state"], "OK");
+    assert_eq!(code, 1, "{doc:#}");
+}
+
+#[test]
+fn an_even_day_server_that_missed_its_slot_is_crit_while_the_dataset_holds() {
+    let lab = Lab::require();
+    reset(&lab);
+    // Day parity is the day number since the epoch in the site's zone (Europe/Paris).
+    let tz = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
+    let today = jiff::Timestamp::now().to_zoned_datetime(tz.clone()).date();
+    let day_number = |d: jiff::civil::Date| (d - jiff::civil::date(1970, 1, 1)).get_days() as i64;
+    let at_3am = |d: jiff::civil::Date| {
+        d.at(3, 0, 0, 0)
+            .to_zoned_datetime(tz.clone())
+            .unwrap()
+            .timestamp()
+            .as_second()
+    };
+    // The latest odd day whose 03:00 has passed, and an even day four slots back.
+    let mut odd = today;
+    while day_number(odd) % 2 == 0 || at_3am(odd) > now() {
+        odd = odd.yesterday().unwrap();
+    }
+    let mut even = today;
+    while day_number(even) % 2 != 0 || at_3am(even) > now() {
+        even = even.yesterday().unwrap();
+    }
+    let even_missed = even.checked_sub(jiff::Span::new().days(4)).unwrap();
+    plant(
+        &lab,
+        "backup-b",
+        "/var/backups/files/files-odd.tar",
+        now() - at_3am(odd),
+        1 << 20,
+    );
+    plant(
+        &lab,
+        "backup-a",
+        "/var/backups/files/files-even.tar",
+        now() - at_3am(even_missed),
+        1 << 20,
+    );
+    let datasets = r#"
+[[datasets]]
+name = "files"
+max_loss = "72h"
+[[datasets.copies]]
+host = "backup-a"
+path = "/var/backups/files"
+every = "24h"
+days = "even"
+pattern = "files-*"
+[[datasets.copies]]
+host = "backup-b"
+path = "/var/backups/files"
+every = "24h"
+days = "odd"
+pattern = "files-*"
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, doc) = check(&config_with(&lab, dir.path(), datasets));
+    let ds = dataset(&doc, "files");
+    assert_eq!(
+        check_of(ds, "backup.files.backup-a")["state"],
+        "CRIT",
+        "{ds:#}"
+    );
+    assert_eq!(
+        check_of(ds, "backup.files.backup-b")["state"],
+        "OK",
+        "{ds:#}"
+    );
+    assert_eq!(
+        check_of(ds, "backup.files.loss_window")["state"],
+        "OK",
+        "{ds:#}"
+    );
+    assert_eq!(check_of(ds, "backup.files.policy")["state"], "OK", "{ds:#}");
+    let copies = ds["copies"].as_array().unwrap();
+    assert_eq!(copies[0]["days"], "even");
+    assert_eq!(copies[1]["datacenter"], "dc2");
+}
