@@ -139,7 +139,12 @@ fn window_line(d: &DatasetReport, width: usize, theme: &Theme) -> Line<'static> 
             None => format!("{h} lost → no backup"),
         })
         .collect();
-    let rest = format!("  worst at next failure {worst}   if {}", lost.join(", "));
+    // The restore-time estimate needs the throughput between the backup farm and the DRP
+    // server, measured by a timed transfer (with the DRP runbooks): not known yet.
+    let rest = format!(
+        "  worst at next failure {worst}   if {}   RTO: throughput not measured yet",
+        lost.join(", ")
+    );
     Line::from(vec![
         Span::styled(format!(" {:<10}", d.name), theme.style(Role::Title)),
         Span::styled(
