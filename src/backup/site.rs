@@ -67,7 +67,95 @@ pub fn evaluate_all(
             let per_copy: Vec<(usize, Option<&CopyReading>)> = (0..ds.copies.len())
                 .map(|ci| (ci, readings.get(&copy_id(config, di, ci))))
                 .collect();
-            evaluate(ds, &per_copy, &info, &tz, now)
+            let mut report = evaluate(ds, &per_copy, &info, &tz, now);
+            // Reasons may quote a server's own words (a restic error, a file name): inert
+            // before they reach any output.
+            for c in &mut report.checks {
+                crate::text::sanitize_in_place(&mut c.summary);
+            }
+            report
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::State;
+
+    const CONFIG: &str = r#"
+[site]
+name = "t"
+[ssh]
+use_ssh_config = false
+user = "root"
+[[hosts]]
+name = "prod"
+role = "production"
+datacenter = "dc1"
+[[hosts]]
+name = "backup-a"
+role = "backup"
+datacenter = "dc1"
+[[hosts]]
+name = "backup-b"
+role = "backup"
+datacenter = "dc2"
+[[datasets]]
+name = "userdb"
+max_loss = "2h"
+[[datasets.copies]]
+host = "backup-a"
+path = "/var/backups/userdb"
+every = "2h"
+pattern = "*.dump"
+[[datasets]]
+name = "files"
+max_loss = "24h"
+[[datasets.copies]]
+host = "backup-a"
+path = "/var/backups/files"
+every = "24h"
+days = "even"
+pattern = "files-*"
+[[datasets.copies]]
+host = "backup-b"
+path = "/var/backups/files"
+every = "24h"
+days = "odd"
+pattern = "files-*"
+"#;
+
+    fn config() -> Config {
+        crate::config::parse(CONFIG, std::path::Path::new("/etc/vigie/config.toml")).unwrap()
+    }
+
+    #[test]
+    fn each_host_reads_its_own_copies_under_stable_ids() {
+        let c = config();
+        let ids = |h: &str| probes_for(&c, h).iter().map(|p| p.id).collect::<Vec<_>>();
+        assert_eq!(ids("backup-a"), [0, 1]);
+        assert_eq!(ids("backup-b"), [2]);
+        assert!(ids("prod").is_empty());
+        assert_eq!(copy_id(&c, 1, 1), 2);
+        assert_eq!(probes_for(&c, "backup-b")[0].path, "/var/backups/files");
+    }
+
+    #[test]
+    fn nothing_read_is_unknown_never_ok() {
+        let c = config();
+        let reports = evaluate_all(&c, &BTreeMap::new(), jiff::Timestamp::now());
+        assert_eq!(reports.len(), 2);
+        for r in &reports {
+            assert_eq!(r.loss_window_s, None);
+            let window = r
+                .checks
+                .iter()
+                .find(|c| c.id.ends_with(".loss_window"))
+                .unwrap();
+            assert_eq!(window.state, State::Unknown, "{window:?}");
+        }
+        let info = hosts_info(&c);
+        assert_eq!(info.production_datacenter.as_deref(), Some("dc1"));
+    }
 }
