@@ -2,42 +2,16 @@
 //! a good file resolves with its defaults; every mistake is refused at the exact line and column
 //! of the offending value, with a message saying what was expected.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
+mod common;
+
+use common::config::{assert_problems, fixture, load_err};
 use vigie::backup::model::{BackupFormat, Copy, Dataset, Days, Restore};
-use vigie::config::{self, ConfigError};
+use vigie::config;
 
 const MIN: Duration = Duration::from_secs(60);
 const H: Duration = Duration::from_secs(3600);
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/config")
-        .join(name)
-}
-
-fn load_err(name: &str) -> ConfigError {
-    match config::load(&fixture(name)) {
-        Ok(c) => panic!("{name} loaded: {c:#?}"),
-        Err(e) => e,
-    }
-}
-
-/// Asserts one problem per `(line, column, gist)`, in order, and the `PATH:LINE:COL: ` form.
-fn assert_problems(name: &str, want: &[(usize, usize, &str)]) {
-    let e = load_err(name);
-    let got: Vec<String> = e.to_string().lines().map(str::to_string).collect();
-    assert_eq!(got.len(), want.len(), "{name}: {got:#?}");
-    let path = fixture(name).display().to_string();
-    for (line, (l, c, gist)) in got.iter().zip(want) {
-        let prefix = format!("{path}:{l}:{c}: ");
-        assert!(
-            line.starts_with(&prefix),
-            "{name}: want {prefix:?}, got {line:?}"
-        );
-        assert!(line.contains(gist), "{name}: want {gist:?} in {line:?}");
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // A good file

@@ -4,4 +4,5 @@
 
 pub mod lab;
 pub use lab::{Guard, Lab};
+pub mod config;
 pub mod tty;
