@@ -241,6 +241,12 @@ impl ConsoleState {
         }
     }
 
+    /// Whether the demo's fault keys are offered: in the demo, and not under `--read-only`,
+    /// which offers no action at all, simulated ones included.
+    pub fn demo_keys(&self) -> bool {
+        self.demo.is_some() && !self.read_only
+    }
+
     /// The backup copies read so far, by copy id, from the hosts' latest refreshes.
     pub fn backup_readings(&self) -> BTreeMap<usize, crate::backup::model::CopyReading> {
         self.hosts

@@ -25,12 +25,12 @@ pub fn on_key(state: &mut ConsoleState, key: &KeyEvent) -> Effect {
     if state.help {
         // Any key closes the help; the quit keys still quit.
         state.help = false;
-        return match action_for(key, state.demo.is_some()) {
+        return match action_for(key, state.demo_keys()) {
             Some(Action::Quit) => Effect::Quit,
             _ => Effect::None,
         };
     }
-    let Some(action) = action_for(key, state.demo.is_some()) else {
+    let Some(action) = action_for(key, state.demo_keys()) else {
         return Effect::None;
     };
     apply(state, action)

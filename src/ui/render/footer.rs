@@ -47,7 +47,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme
             ));
         }
     }
-    if let Some(switches) = &state.demo {
+    if let Some(switches) = state.demo.as_ref().filter(|_| state.demo_keys()) {
         left.push(Span::styled("  demo:", theme.style(Role::Accent)));
         for (fault, on) in switches {
             let key = crate::ui::keys::BINDINGS

@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 pub fn render(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme) {
     let bindings: Vec<_> = BINDINGS
         .iter()
-        .filter(|b| state.demo.is_some() || !b.demo_only)
+        .filter(|b| state.demo_keys() || !b.demo_only)
         .collect();
     let label_w = bindings
         .iter()

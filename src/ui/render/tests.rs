@@ -434,3 +434,26 @@ fn without_colour_the_selection_and_states_stay_visible() {
     assert!(reversed > 20, "the selection is not reverse video");
     let _ = Duration::ZERO;
 }
+
+#[test]
+fn read_only_offers_not_even_the_demos_simulated_faults() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut st = state(false);
+    st.demo = Some(vec![(crate::demo::Fault::DiskFills, false)]);
+    let press = |st: &mut ConsoleState| {
+        crate::ui::update::on_key(st, &KeyEvent::new(KeyCode::Char('D'), KeyModifiers::NONE))
+    };
+    st.read_only = true;
+    assert_eq!(press(&mut st), crate::ui::update::Effect::None);
+    st.help = true;
+    assert!(
+        !screen(&st, 120, 30).contains("demo:"),
+        "the help offers demo keys under --read-only"
+    );
+    st.help = false;
+    st.read_only = false;
+    assert_eq!(
+        press(&mut st),
+        crate::ui::update::Effect::ToggleFault(crate::demo::Fault::DiskFills)
+    );
+}
