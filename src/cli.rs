@@ -334,11 +334,9 @@ async fn check(cfg: Config, accept_new: bool, json: bool, count: u32) -> i32 {
 }
 
 fn init_logging() {
-    let dir = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .map(|d| d.join("vigie"));
-    let Some(dir) = dir else { return };
+    let Some(dir) = crate::paths::state_dir() else {
+        return;
+    };
     if std::fs::create_dir_all(&dir).is_err() {
         return;
     }

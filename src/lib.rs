@@ -10,6 +10,7 @@ pub mod collect;
 pub mod config;
 pub mod console_host;
 pub mod demo;
+pub mod paths;
 pub mod probe;
 pub mod report;
 pub mod ssh;

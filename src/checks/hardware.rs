@@ -193,7 +193,32 @@ fn disk(d: &SmartDevice, timing: &ExecTiming, memory: &mut HostMemory) -> Check 
         .collect();
     memory
         .smart_counters
-        .insert(key, d.counters.iter().copied().collect());
+        .insert(key.clone(), d.counters.iter().copied().collect());
+    if !rising.is_empty() {
+        memory.smart_rises.insert(
+            key.clone(),
+            super::host::Rise {
+                at: timing.first_byte,
+                what: rising.join(", "),
+            },
+        );
+    }
+    // A rise seen in the last RISE_HOLD keeps the disk CRIT, even after a restart.
+    let held = memory.smart_rises.get(&key).and_then(|r| {
+        let ago = (timing.first_byte - r.at).as_secs();
+        let hold = i64::try_from(super::host::RISE_HOLD.as_secs()).unwrap_or(i64::MAX);
+        (0..hold).contains(&ago).then(|| {
+            if rising.is_empty() {
+                let ago = crate::backup::evaluate::human(ago.unsigned_abs());
+                format!("{} (seen {ago} ago)", r.what)
+            } else {
+                r.what.clone()
+            }
+        })
+    });
+    if held.is_none() {
+        memory.smart_rises.remove(&key);
+    }
 
     let mut state = State::Ok;
     let mut problems: Vec<String> = Vec::new();
@@ -215,9 +240,9 @@ fn disk(d: &SmartDevice, timing: &ExecTiming, memory: &mut HostMemory) -> Check 
             problems.push("FAILING (prefail attribute at threshold)".into());
         }
     }
-    if !rising.is_empty() {
+    if let Some(rise) = held {
         state = State::Crit;
-        problems.extend(rising);
+        problems.push(rise);
     }
     // Pending or offline-uncorrectable sectors are data that cannot be read now.
     let unreadable_sectors = d.counter(Counter::Pending).unwrap_or(0)

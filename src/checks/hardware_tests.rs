@@ -103,13 +103,35 @@ fn rising_counters_are_critical() {
         c.summary,
         "SEAGATE ST600MM0006: grown defects rising 7 → 9; grown defects 9"
     );
-    // Stable at 9 on the next reading: back to OK.
+    // Stable at 9 on the next reading: still CRIT, the rise is held for a day (a check run
+    // from cron, or an operator who looked away, must still see it).
     let c = find(
         &run(&[("smart", &second, 0)], &mut memory),
         "hardware.disk.sdf",
     )
     .clone();
-    assert_eq!(c.state, State::Ok);
+    assert_eq!(c.state, State::Crit);
+    assert!(
+        c.summary.contains("grown defects rising 7 → 9 (seen"),
+        "{}",
+        c.summary
+    );
+    // A day later, stable: back to OK. (The baseline goes through its file format.)
+    let json = serde_json::to_string(&memory.smart_state()).unwrap();
+    let saved: crate::checks::host::SmartState = serde_json::from_str(&json).unwrap();
+    assert_eq!(saved, memory.smart_state());
+    let mut later = HostMemory::default();
+    later.restore_smart_state(saved);
+    for rise in later.smart_rises.values_mut() {
+        rise.at -= jiff::SignedDuration::from_hours(25);
+    }
+    let c = find(
+        &run(&[("smart", &second, 0)], &mut later),
+        "hardware.disk.sdf",
+    )
+    .clone();
+    assert_eq!(c.state, State::Ok, "{}", c.summary);
+    memory = later;
     // A CRC error count rising on the healthy SSD.
     run(
         &[("smart", &body(&[("/dev/sda", "sat", SATA_SSD, 0)]), 0)],

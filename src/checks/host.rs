@@ -41,6 +41,38 @@ impl ExecTiming {
     }
 }
 
+/// How long a rise of SMART error counters stays CRIT.
+pub const RISE_HOLD: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// A rise of a disk's error counters: when it was seen, and what rose.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Rise {
+    pub at: jiff::Timestamp,
+    pub what: String,
+}
+
+/// What must outlive the process to judge SMART across runs (`vigie check` from cron sees a
+/// rise only against the previous run's counters): saved by the collector in the state dir.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SmartState {
+    pub counters: BTreeMap<String, BTreeMap<Counter, u64>>,
+    pub rises: BTreeMap<String, Rise>,
+}
+
+impl HostMemory {
+    pub fn smart_state(&self) -> SmartState {
+        SmartState {
+            counters: self.smart_counters.clone(),
+            rises: self.smart_rises.clone(),
+        }
+    }
+
+    pub fn restore_smart_state(&mut self, state: SmartState) {
+        self.smart_counters = state.counters;
+        self.smart_rises = state.rises;
+    }
+}
+
 /// Checks produced by a slow section (SMART, quotas), reported again on the refreshes that do
 /// not run it.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,6 +105,9 @@ pub struct HostMemory {
     /// SMART error counters at the last reading, by disk serial number (device name when the
     /// disk has none), so a disk moved to another slot keeps its history.
     pub(crate) smart_counters: BTreeMap<String, BTreeMap<Counter, u64>>,
+    /// The last rise of a disk's error counters, by the same key: a rise stays CRIT for
+    /// [`RISE_HOLD`], so a check run from cron (or an operator who looked away) still sees it.
+    pub(crate) smart_rises: BTreeMap<String, Rise>,
     pub(crate) last_smart: Option<Remembered>,
     /// The last real reading of each disk, by check id.
     pub(crate) smart_readings: BTreeMap<String, DiskReading>,

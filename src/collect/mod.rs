@@ -136,13 +136,59 @@ pub struct HostTracker {
     /// The backup copies this host's probe reads (`backup::site::probes_for`).
     pub backup_probes: Vec<BackupProbe>,
     pub backups: BTreeMap<usize, CopyReading>,
+    /// Where this host's SMART baseline is kept between runs, and what was last saved.
+    smart_file: Option<std::path::PathBuf>,
+    smart_saved: Option<crate::checks::host::SmartState>,
 }
 
 impl HostTracker {
+    /// A tracker for `host`, with its SMART baseline from earlier runs when there is one.
     pub fn new(config: &Config, host: &str) -> Self {
-        HostTracker {
+        let smart_file = crate::paths::state_dir().map(|d| {
+            d.join("smart").join(format!(
+                "{}-{}.json",
+                crate::paths::component(&config.site.name),
+                crate::paths::component(host)
+            ))
+        });
+        let mut tracker = HostTracker {
             backup_probes: crate::backup::site::probes_for(config, host),
+            smart_file,
             ..Default::default()
+        };
+        if let Some(path) = &tracker.smart_file
+            && let Ok(text) = std::fs::read_to_string(path)
+        {
+            match serde_json::from_str::<crate::checks::host::SmartState>(&text) {
+                Ok(state) => {
+                    tracker.memory.restore_smart_state(state.clone());
+                    tracker.smart_saved = Some(state);
+                }
+                Err(e) => tracing::warn!(
+                    path = %path.display(),
+                    error = %e,
+                    "SMART baseline unreadable: starting afresh"
+                ),
+            }
+        }
+        tracker
+    }
+
+    /// Save the SMART baseline when it changed (after a slow refresh).
+    fn save_smart(&mut self) {
+        let state = self.memory.smart_state();
+        if self.smart_saved.as_ref() == Some(&state) {
+            return;
+        }
+        let Some(path) = &self.smart_file else { return };
+        match serde_json::to_vec_pretty(&state) {
+            Ok(bytes) => match crate::paths::write_atomically(path, &bytes) {
+                Ok(()) => self.smart_saved = Some(state),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot save the SMART baseline")
+                }
+            },
+            Err(e) => tracing::warn!(error = %e, "cannot encode the SMART baseline"),
         }
     }
 }
@@ -247,6 +293,9 @@ pub async fn refresh_host(
                     .iter()
                     .map(|b| (b.id, report.backup(b.id, &b.format)))
                     .collect();
+            }
+            if slow {
+                tracker.save_smart();
             }
             tracker.last_reading = Some(now);
             tracker.facts = facts(&report);

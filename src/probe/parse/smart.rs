@@ -26,7 +26,9 @@ impl Protocol {
 }
 
 /// The error counters that must never rise on a healthy disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Counter {
     /// ATA 5 Reallocated_Sector_Ct.
     Reallocated,
