@@ -375,17 +375,7 @@ fn copy_formats_and_their_fields() {
     assert_problems(
         "copy_format.toml",
         &[
-            // No format: files, which needs a pattern (reported at the copy's header).
-            (
-                30,
-                1,
-                "missing `pattern`: format files needs a pattern (files is the default format)",
-            ),
-            (
-                39,
-                10,
-                "missing `pattern`: format files needs a pattern, the",
-            ),
+            // No pattern (lines 30 and 39): files takes every entry, "*", as SPEC §5's example.
             (
                 45,
                 10,
@@ -430,4 +420,19 @@ fn copy_formats_and_their_fields() {
             ),
         ],
     );
+}
+
+#[test]
+fn the_spec_example_loads_as_written() {
+    let c = config::load(&fixture("spec_example.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let files = c.dataset("files").unwrap();
+    assert_eq!(files.copies.len(), 2);
+    assert_eq!(
+        files.copies[0].format,
+        BackupFormat::Files {
+            pattern: "*".into()
+        }
+    );
+    assert_eq!(files.copies[1].days, Days::Odd);
+    assert_eq!(c.dataset("userdb").unwrap().max_loss, 2 * H);
 }

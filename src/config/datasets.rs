@@ -365,7 +365,7 @@ fn check_copy(
             );
             match word {
                 "files" => BackupFormat::Files {
-                    pattern: pattern(&raw.pattern, format_at, raw.format.is_none(), p),
+                    pattern: pattern(&raw.pattern, p),
                 },
                 "restic" => BackupFormat::Restic {
                     password_file: password_file(&raw.password_file, host, p),
@@ -477,27 +477,11 @@ fn refuse(
     }
 }
 
-/// The shell glob of a `files` copy: required, a name (not a path).
-fn pattern(
-    v: &Option<Spanned<String>>,
-    format_at: Span<usize>,
-    by_default: bool,
-    p: &mut Problems,
-) -> String {
+/// The shell glob of a `files` copy, a name (not a path); "*" (every entry) when not given,
+/// as in SPEC §5's own `files` example.
+fn pattern(v: &Option<Spanned<String>>, p: &mut Problems) -> String {
     let Some(v) = v else {
-        let default = if by_default {
-            " (files is the default format)"
-        } else {
-            ""
-        };
-        p.at(
-            format_at,
-            format!(
-                "missing `pattern`: format files needs a pattern{default}, the shell glob of the \
-                 backups' names under `path` (e.g. pattern = \"*.dump\"; \"*\" for every entry)"
-            ),
-        );
-        return String::new();
+        return "*".to_string();
     };
     let s = v.get_ref();
     if s.trim().is_empty() {
