@@ -1,5 +1,6 @@
 //! Backups read on the lab's real backup servers (SPEC §5): files planted on backup-a and
-//! backup-b with chosen capture times, read by the probe over SSH, judged by `vigie check`.
+//! backup-b with chosen capture times (real pg_dump files of prod's PostgreSQL, an rsync'd
+//! tree of prod's files, or planted bytes), read by the probe over SSH, judged by `vigie check`.
 
 mod common;
 
@@ -89,18 +90,31 @@ pattern = "userdb-*.dump"
 fn a_fresh_dump_is_ok_and_the_window_is_its_age() {
     let lab = Lab::require();
     reset(&lab);
+    assert_eq!(
+        lab.pg_sql("prod", "select count(*) from users").trim(),
+        "1000"
+    );
+    // Real dumps of prod's database, taken over the lab network by each backup server.
     for (k, host) in [(0, "backup-a"), (1, "backup-b")] {
         for i in 0..4 {
             let age = 30 * 60 + k * 10 * 60 + i * 2 * HOUR;
-            plant(
-                &lab,
+            lab.pg_dump_to(
+                "prod",
                 host,
                 &format!("/var/backups/userdb/userdb-{i}.dump"),
                 age,
-                4096,
             );
         }
     }
+    let newest_bytes: u64 = lab
+        .sh("backup-a", "stat -c %s /var/backups/userdb/userdb-0.dump")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        newest_bytes > 4096,
+        "a dump of 1000 rows: {newest_bytes} bytes"
+    );
     let dir = tempfile::tempdir().unwrap();
     let (code, doc) = check(&config_with(&lab, dir.path(), USERDB));
     let ds = dataset(&doc, "userdb");
@@ -111,7 +125,7 @@ fn a_fresh_dump_is_ok_and_the_window_is_its_age() {
         "window {window} s for a dump planted 30 min ago"
     );
     assert_eq!(ds["newest"]["host"], "backup-a");
-    assert_eq!(ds["newest"]["bytes"], 4096);
+    assert_eq!(ds["newest"]["bytes"], newest_bytes);
     assert_eq!(ds["max_loss_s"], 7200);
     assert_eq!(check_of(ds, "backup.userdb.backup-a")["state"], "OK");
     assert_eq!(
@@ -293,4 +307,75 @@ pattern = "files-*"
     let copies = ds["copies"].as_array().unwrap();
     assert_eq!(copies[0]["days"], "even");
     assert_eq!(copies[1]["datacenter"], "dc2");
+}
+
+#[test]
+fn an_rsynced_tree_is_a_directory_backup_and_the_window_is_its_age() {
+    let lab = Lab::require();
+    reset(&lab);
+    lab.sh(
+        "prod",
+        "rm -rf /srv/www && mkdir -p /srv/www/img /srv/www/css && \
+         echo '<h1>lab</h1>' > /srv/www/index.html && \
+         head -c 20000 /dev/urandom > /srv/www/img/logo.png && \
+         echo 'body {}' > /srv/www/css/site.css",
+    );
+    // backup-b pulls the tree from prod over the lab network (dc2 <- dc1), with ssh.
+    let age = 5 * HOUR + 20 * 60;
+    let at = now() - age;
+    let date = jiff::Timestamp::from_second(at)
+        .unwrap()
+        .to_zoned_datetime(jiff::tz::TimeZone::get("Europe/Paris").unwrap())
+        .strftime("%Y-%m-%d")
+        .to_string();
+    let dest = format!("/var/backups/files/files-{date}");
+    let lab_dir = lab.dir().display();
+    lab.sh(
+        "backup-b",
+        &format!(
+            "rsync -a -e 'ssh -i {lab_dir}/client/id_ed25519 -o UserKnownHostsFile={lab_dir}/known_hosts \
+             -o StrictHostKeyChecking=yes -o BatchMode=yes' root@{prod}:/srv/www/ {dest}/ && \
+             find {dest} -exec touch -h -d @{at} {{}} +",
+            prod = lab.address("prod"),
+        ),
+    );
+    assert_eq!(
+        lab.sh("backup-b", &format!("cat {dest}/index.html")),
+        "<h1>lab</h1>\n"
+    );
+    // The probe counts a directory's bytes as du does: the blocks of the whole tree.
+    let tree_bytes: u64 = lab
+        .sh("backup-b", &format!("du -sk {dest} | cut -f1"))
+        .trim()
+        .parse::<u64>()
+        .unwrap()
+        * 1024;
+    let datasets = r#"
+[[datasets]]
+name = "www"
+max_loss = "30h"
+[[datasets.copies]]
+host = "backup-b"
+path = "/var/backups/files"
+every = "24h"
+pattern = "files-*"
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, doc) = check(&config_with(&lab, dir.path(), datasets));
+    let ds = dataset(&doc, "www");
+    assert_eq!(ds["newest"]["host"], "backup-b", "{ds:#}");
+    // Read as a directory: the bytes of its whole tree, not the size of the directory entry.
+    assert_eq!(ds["newest"]["bytes"], tree_bytes, "{ds:#}");
+    let window = ds["loss_window_s"].as_i64().unwrap();
+    assert!(
+        (window - age).abs() < 120,
+        "window {window} s for a tree rsync'd {age} s ago\n{ds:#}"
+    );
+    assert_eq!(check_of(ds, "backup.www.backup-b")["state"], "OK", "{ds:#}");
+    assert_eq!(
+        check_of(ds, "backup.www.loss_window")["state"],
+        "OK",
+        "{ds:#}"
+    );
+    lab.sh("prod", "rm -rf /srv/www");
 }

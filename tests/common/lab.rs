@@ -3,7 +3,8 @@
 //!
 //! The lab (`tests/lab/lab.sh up`, see `tests/lab/README.md`) runs real OpenSSH servers in
 //! network namespaces: bastion 10.77.0.10 (the only host reachable from here), prod 10.77.1.11,
-//! backup-a 10.77.1.12, backup-b 10.77.2.21, drp 10.77.2.22.
+//! backup-a 10.77.1.12, backup-b 10.77.2.21, drp 10.77.2.22, and a real PostgreSQL on prod
+//! (database `app`, table `users`, 1000 rows): see [`Lab::pg_dump_to`] and [`Lab::pg_sql`].
 //!
 //! ```ignore
 //! mod common;
@@ -150,6 +151,51 @@ impl Lab {
             .arg(command)
             .output()
             .expect("lab: cannot run ssh")
+    }
+
+    /// Dumps the database `app` of `from_host`'s PostgreSQL with `pg_dump -Fc`, run
+    /// INSIDE `on_host` (so the dump travels over the lab network), to `path` on `on_host`, then
+    /// sets the file's mtime to now − `captured_age_s` (as if the dump had been taken then).
+    /// Panics if pg_dump fails.
+    pub fn pg_dump_to(&self, from_host: &str, on_host: &str, path: &str, captured_age_s: i64) {
+        let addr = self.address(from_host);
+        let at = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+            - captured_age_s;
+        let path = shell_quote(path);
+        self.sh(
+            on_host,
+            &format!("pg_dump -Fc -h {addr} -U postgres app -f {path} && touch -d @{at} {path}"),
+        );
+    }
+
+    /// Runs `sql` with psql in database `app` of `host`'s PostgreSQL (inside the host, through
+    /// its unix socket, as postgres) and returns the unaligned, tuples-only output
+    /// (`psql -XAt`). Panics, with stderr, if psql fails.
+    pub fn pg_sql(&self, host: &str, sql: &str) -> String {
+        self.address(host);
+        let args = [
+            "exec",
+            host,
+            "psql",
+            "-h",
+            "/run/postgresql",
+            "-U",
+            "postgres",
+            "-d",
+            "app",
+            "-X",
+            "-A",
+            "-t",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
+        ];
+        self.lab_sh(&args)
     }
 
     /// Cuts the host's link (down on the router side). Restored on drop.
@@ -414,6 +460,11 @@ impl Drop for LabLock {
             let _ = fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// `s` single-quoted for bash.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// Field 22 of /proc/PID/stat: the start time, to tell a live owner from a reused pid.

@@ -5,7 +5,9 @@
 set -euo pipefail
 
 # tmux: the console end-to-end tests drive the real binary in a terminal.
-PACKAGES=(openssh-server openssh-client iproute2 util-linux procps rsync smartmontools quota coreutils tmux)
+# postgresql (Debian 12: postgresql-15) and postgresql-client: the lab's database on prod (lab.sh pg-start).
+PACKAGES=(openssh-server openssh-client iproute2 util-linux procps rsync smartmontools quota coreutils tmux
+    postgresql postgresql-client)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -37,6 +37,9 @@ now_ms() { local t; t=$(date +%s%N); echo $((t / 1000000)); }
 
 need_root() { ((EUID == 0)) || die "must run as root"; }
 
+# shellcheck source=tests/lab/pg.sh
+source "$HERE/pg.sh"
+
 check_host() {
     [[ -n ${1:-} && -n ${ADDR[$1]:-} ]] || die "unknown host '${1:-}' (hosts: ${HOSTS[*]})"
 }
@@ -168,6 +171,8 @@ cmd_down() {
     need_root
     local t0 inodes=() pids=() f anchors=() p n
     t0=$(now_ms)
+    # 0. PostgreSQL, stopped cleanly first (a killed postmaster would leave its shared memory)
+    pg_stop_all
     # 1. every process inside a lab namespace, plus the anchors and their unshare parents
     mapfile -t inodes < <(lab_netns_inodes | sort -u)
     # The anchors first (killing a host's PID 1 kills its whole pid namespace), then whatever
@@ -389,6 +394,11 @@ identity = "$LAB_DIR/client/id_ed25519"
 known_hosts = "$LAB_DIR/known_hosts"
 connect_timeout = "3s"
 command_timeout = "10s"
+
+# The lab's hosts are namespaces of one machine: their CPU is the test runner's own, busy
+# compiling and running tests, so it is not judged here (thresholds have unit tests).
+[thresholds]
+cpu = { warn = "none" }
 EOF
         for h in "${HOSTS[@]}"; do
             echo
@@ -450,9 +460,10 @@ cmd_up() {
     need_root
     local t0 h d dc n a
     t0=$(now_ms)
-    for c in sshd ssh ssh-keygen ip unshare nsenter setsid fallocate df rsync; do
+    for c in sshd ssh ssh-keygen ip unshare nsenter setsid fallocate df rsync psql pg_dump runuser; do
         command -v "$c" >/dev/null || { bash "$HERE/install-deps.sh"; break; }
     done
+    [[ -x $PG_BIN/initdb ]] || { bash "$HERE/install-deps.sh"; PG_BIN=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin | sort -V | tail -n 1); }
     QUIET=1 cmd_down
     mkdir -p "$LAB_DIR"
     : >"$LAB_DIR/.vigie-lab"
@@ -466,6 +477,8 @@ cmd_up() {
     done
     wait
     cp "$LAB_DIR/client/id_ed25519.pub" "$LAB_DIR/client/authorized_keys"
+    # prod's PostgreSQL cluster: initdb (~1 s) runs while the network is built
+    pg_initdb prod & local pg_init=$!
 
     # root namespace: lab traffic never leaves the machine
     ip route add unreachable "$LAB_RANGE"
@@ -520,6 +533,9 @@ cmd_up() {
 
     write_client_files
     cmd_proc_start prod labwatchd >/dev/null
+    wait "$pg_init" || die "initdb of prod failed"
+    cmd_pg_start prod
+    pg_seed_app prod
     summary >"$LAB_DIR/summary.txt"
     cat >"$LAB_DIR/lab.env" <<EOF
 LAB_DIR=$LAB_DIR
@@ -685,7 +701,7 @@ cmd_right_hostkey() {
 }
 
 # Undo every fault: links up, sshd thawed and running, fills removed, forwarding on,
-# right host keys, labwatchd running on prod. Cheap; the Rust helper runs it before each test.
+# right host keys, labwatchd and PostgreSQL running on prod. Cheap; the Rust helper runs it before each test.
 cmd_reset() {
     local h
     {
@@ -702,6 +718,7 @@ cmd_reset() {
         for h in "${HOSTS[@]}"; do cmd_right_hostkey "$h"; done
     }
     cmd_proc_start prod labwatchd >/dev/null
+    if [[ -f $(pg_dir prod)/data/PG_VERSION ]]; then cmd_pg_start prod; fi
 }
 
 # ---------------------------------------------------------------- status
@@ -754,6 +771,7 @@ usage: $0 COMMAND [ARGS]      (LAB_DIR=$LAB_DIR)
   fill HOST MOUNT PCT | unfill HOST MOUNT
   sshd-stop HOST | sshd-start HOST
   proc-start HOST NAME | proc-kill HOST NAME
+  pg-start HOST | pg-stop HOST  PostgreSQL of HOST (up starts prod's, with database app)
   forward-off | forward-on      stop/restore forwarding between dc1 and dc2
   wrong-hostkey HOST | right-hostkey HOST
 hosts: ${HOSTS[*]}
@@ -787,6 +805,8 @@ main() {
         sshd-start) need_root; cmd_sshd_start "$@" ;;
         proc-start) need_root; cmd_proc_start "$@" ;;
         proc-kill) need_root; cmd_proc_kill "$@" ;;
+        pg-start) need_root; cmd_pg_start "$@" ;;
+        pg-stop) need_root; cmd_pg_stop "$@" ;;
         forward-off) need_root; cmd_forward_off ;;
         forward-on) need_root; cmd_forward_on ;;
         wrong-hostkey) need_root; cmd_wrong_hostkey "$@" ;;
