@@ -75,6 +75,9 @@ pub struct DatasetReport {
     pub if_lost: Vec<(String, Option<u64>)>,
 }
 
+/// A capture up to this many seconds in the future is clock noise; beyond, it is not trusted.
+const FUTURE_TOLERANCE_S: i64 = 300;
+
 /// Evaluates a dataset. `readings` maps copy indices to what was read (`None`: the host was
 /// not read, e.g. unreachable); a copy missing from it counts as not read; the first
 /// reading of an index wins and out-of-range indices are ignored.
@@ -99,6 +102,21 @@ pub fn evaluate(
         })
         .collect();
 
+    // What the loss window may count on: a backup dated in the future (a server clock ahead,
+    // a garbled date) would hide the window at 0; its copy's own check flags it.
+    let credible: Vec<Option<&Backup>> = by_copy
+        .iter()
+        .map(|r| match r {
+            Some(Some(CopyReading::Found(list))) => list
+                .iter()
+                .filter(|b| {
+                    b.captured_at.as_second() <= now.as_second().saturating_add(FUTURE_TOLERANCE_S)
+                })
+                .max_by_key(|b| b.captured_at),
+            _ => None,
+        })
+        .collect();
+
     let mut checks = Vec::new();
     let mut ids = BTreeSet::new();
     let mut copies = Vec::new();
@@ -115,7 +133,7 @@ pub fn evaluate(
         copies.push(report);
     }
 
-    let newest = newest_of
+    let newest = credible
         .iter()
         .enumerate()
         .filter_map(|(i, b)| b.map(|b| (i, b)))
@@ -134,7 +152,7 @@ pub fn evaluate(
     let if_lost: Vec<(String, Option<u64>)> = servers
         .iter()
         .map(|&h| {
-            let rest = newest_of
+            let rest = credible
                 .iter()
                 .zip(&ds.copies)
                 .filter(|(_, c)| c.host != h)
@@ -194,7 +212,10 @@ fn copy_check(
     };
     let check = match (reading, newest) {
         (None, _) => Check::unknown(id, format!("{} not read", copy.host)),
-        (Some(None), _) => Check::unknown(id, format!("{} unreachable", copy.host)),
+        (Some(None), _) => Check::unknown(
+            id,
+            format!("not read: {} unreachable or not probed yet", copy.host),
+        ),
         (Some(Some(CopyReading::Unreadable(why))), _) => {
             Check::unknown(id, format!("cannot read {}: {why}", copy.path))
         }
@@ -224,7 +245,7 @@ fn copy_check(
                     State::Crit,
                     format!("missed slot due {due}{grace}{day}: newest {old} old"),
                 )
-            } else if age_s < -300 {
+            } else if age_s < -FUTURE_TOLERANCE_S {
                 (
                     State::Warn,
                     format!(

@@ -374,7 +374,10 @@ fn unreachable_servers_are_unknown_not_ok() {
     let now = utc("2026-11-28T23:00:00Z");
     let r = evaluate(&userdb(), &[(0, None), (1, None)], &hosts(), &paris(), now);
     assert_eq!(check(&r, "backup-a").state, State::Unknown);
-    assert_eq!(check(&r, "backup-a").summary, "backup-a unreachable");
+    assert_eq!(
+        check(&r, "backup-a").summary,
+        "not read: backup-a unreachable or not probed yet"
+    );
     let lw = check(&r, "loss_window");
     assert_eq!(lw.state, State::Unknown);
     assert_eq!(lw.summary, "no copy could be read (backup-a, backup-b)");
@@ -460,7 +463,19 @@ fn newest_is_found_whatever_the_order_and_future_dates_warn() {
         ca.summary,
         "newest dated 2 h in the future: check backup-a's clock"
     );
-    assert_eq!(r.loss_window_s, Some(0));
+    // A backup dated in the future cannot vouch for the loss window (it would read 0).
+    assert_eq!(r.loss_window_s, None);
+    assert_ne!(check(&r, "loss_window").state, State::Ok);
+    let r = eval(
+        &userdb(),
+        &[found(&[
+            utc("2026-11-29T01:00:00Z"),
+            utc("2026-11-28T20:00:00Z"),
+        ])],
+        now,
+    );
+    assert_eq!(r.loss_window_s, Some(3 * 3600));
+    assert_eq!(check(&r, "loss_window").state, State::Crit);
 }
 
 #[test]

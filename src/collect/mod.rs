@@ -70,7 +70,13 @@ pub struct RefreshSettings {
     /// The slow sections run every Nth refresh.
     pub slow_every: u32,
     pub sudo: bool,
+    /// The most backup copies one host holds (each may take its own budget).
+    pub max_copies_per_host: u32,
 }
+
+/// What one backup copy may add to a slow refresh's deadline: its section's own budget
+/// (probe.sh) and some slack, so a hung repository is cut by the probe, not the host lost.
+pub const PER_COPY_DEADLINE: Duration = Duration::from_secs(25);
 
 /// SMART and quotas can take seconds per disk: a refresh that runs them gets this many times
 /// the command deadline.
@@ -83,6 +89,11 @@ impl RefreshSettings {
             total: config.ssh.command_timeout,
             slow_every: config.ssh.slow_every,
             sudo: config.ssh.sudo,
+            max_copies_per_host: config
+                .supervised()
+                .map(|h| crate::backup::site::probes_for(config, &h.name).len())
+                .max()
+                .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)),
         }
     }
 
@@ -91,6 +102,7 @@ impl RefreshSettings {
         self.first_byte
             .saturating_mul(hops)
             .saturating_add(self.total.saturating_mul(SLOW_DEADLINE_FACTOR))
+            .saturating_add(PER_COPY_DEADLINE.saturating_mul(self.max_copies_per_host))
     }
 }
 
@@ -208,8 +220,14 @@ pub async fn refresh_host(
         slow_sections: slow,
         ..Default::default()
     };
+    // A refresh that reads SMART, quotas and backups gets more time: each backup copy adds
+    // its own budget, so a hung repository is cut by the probe, not the host lost.
     let total = if slow {
-        settings.total.saturating_mul(SLOW_DEADLINE_FACTOR)
+        let copies = u32::try_from(tracker.backup_probes.len()).unwrap_or(u32::MAX);
+        settings
+            .total
+            .saturating_mul(SLOW_DEADLINE_FACTOR)
+            .saturating_add(PER_COPY_DEADLINE.saturating_mul(copies))
     } else {
         settings.total
     };

@@ -88,6 +88,7 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<()> {
             },
             Some(snap) = rx.recv() => {
                 // Many hosts report at once: take them all, then draw once.
+                state.now = jiff::Timestamp::now();
                 state.apply(snap);
                 while let Ok(more) = rx.try_recv() {
                     state.apply(more);

@@ -204,7 +204,8 @@ fn command_time(s: &str) -> Option<Timestamp> {
 }
 
 /// The configured command: one backup a line, `<capture time> <bytes or -> [<name>]`; other
-/// lines are ignored, but a command that printed none is unreadable.
+/// lines are ignored, but a command that printed only such lines is unreadable; one that
+/// printed nothing lists no backup.
 pub(super) fn command(body: &Body<'_>, rc: i32, notes: &mut Vec<String>) -> CopyReading {
     if rc != 0 {
         let text = body.excerpt();
@@ -239,6 +240,12 @@ pub(super) fn command(body: &Body<'_>, rc: i32, notes: &mut Vec<String>) -> Copy
             None if line.trim().is_empty() => {}
             None => ignored += 1,
         }
+    }
+    // Nothing at all on a successful run means no backup exists: a missed slot, not a
+    // reading problem. Lines that are all garbage are.
+    if found.is_empty() && ignored == 0 {
+        notes.push("the command listed no backup".into());
+        return CopyReading::Found(Vec::new());
     }
     if found.is_empty() {
         return CopyReading::Unreadable(format!(
