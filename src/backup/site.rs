@@ -55,6 +55,7 @@ pub fn hosts_info(config: &Config) -> HostsInfo {
 pub fn evaluate_all(
     config: &Config,
     readings: &BTreeMap<usize, CopyReading>,
+    notes: &BTreeMap<usize, Vec<String>>,
     now: jiff::Timestamp,
 ) -> Vec<DatasetReport> {
     let info = hosts_info(config);
@@ -68,6 +69,23 @@ pub fn evaluate_all(
                 .map(|ci| (ci, readings.get(&copy_id(config, di, ci))))
                 .collect();
             let mut report = evaluate(ds, &per_copy, &info, &tz, now);
+            // What the parser noticed goes with the copy's check (the checks come one per copy,
+            // in copy order, first); a capture time guessed from the end of the backup makes
+            // the window look shorter than it is: not OK without saying so.
+            for (ci, check) in report.checks.iter_mut().take(ds.copies.len()).enumerate() {
+                let Some(said) = notes.get(&copy_id(config, di, ci)) else {
+                    continue;
+                };
+                check.summary = format!("{}; {}", check.summary, said.join("; "));
+                if check.state == crate::checks::State::Ok
+                    && said
+                        .iter()
+                        .any(|n| n.contains(crate::probe::parse::backup::CAPTURE_FROM_MTIME))
+                {
+                    check.state = crate::checks::State::Warn;
+                }
+            }
+            report.state = crate::checks::worst(report.checks.iter().map(|c| c.state));
             // Reasons may quote a server's own words (a restic error, a file name): inert
             // before they reach any output.
             for c in &mut report.checks {
@@ -144,7 +162,12 @@ pattern = "files-*"
     #[test]
     fn nothing_read_is_unknown_never_ok() {
         let c = config();
-        let reports = evaluate_all(&c, &BTreeMap::new(), jiff::Timestamp::now());
+        let reports = evaluate_all(
+            &c,
+            &BTreeMap::new(),
+            &BTreeMap::new(),
+            jiff::Timestamp::now(),
+        );
         assert_eq!(reports.len(), 2);
         for r in &reports {
             assert_eq!(r.loss_window_s, None);
@@ -157,5 +180,50 @@ pattern = "files-*"
         }
         let info = hosts_info(&c);
         assert_eq!(info.production_datacenter.as_deref(), Some("dc1"));
+    }
+}
+
+#[cfg(test)]
+mod notes_tests {
+    use super::*;
+    use crate::backup::model::Backup;
+    use crate::checks::State;
+
+    #[test]
+    fn a_capture_time_guessed_from_the_end_is_said_and_not_ok() {
+        let c = tests_config();
+        let now = jiff::Timestamp::now();
+        let fresh = CopyReading::Found(vec![Backup {
+            captured_at: now - jiff::SignedDuration::from_mins(20),
+            finished_at: None,
+            bytes: Some(1),
+            name: "userdb.dump".into(),
+        }]);
+        let readings = BTreeMap::from([(0, fresh)]);
+        let note = "capture time of 1 entry unknown (no birth time, no date in the name): taken as \
+                    the last modification, so the loss may be longer by the backup's duration";
+        let notes = BTreeMap::from([(0, vec![note.to_string()])]);
+        let reports = evaluate_all(&c, &readings, &notes, now);
+        let copy = &reports[0].checks[0];
+        assert_eq!(copy.state, State::Warn, "{copy:?}");
+        assert!(
+            copy.summary.contains("taken as the last modification"),
+            "{copy:?}"
+        );
+        // Without the note, the same reading is plainly OK.
+        let reports = evaluate_all(&c, &readings, &BTreeMap::new(), now);
+        assert_eq!(reports[0].checks[0].state, State::Ok);
+    }
+
+    fn tests_config() -> Config {
+        crate::config::parse(
+            "[site]\nname = \"t\"\n[ssh]\nuse_ssh_config = false\nuser = \"root\"\n\
+             [[hosts]]\nname = \"prod\"\nrole = \"production\"\ndatacenter = \"dc1\"\n\
+             [[hosts]]\nname = \"backup-a\"\nrole = \"backup\"\ndatacenter = \"dc1\"\n\
+             [[datasets]]\nname = \"userdb\"\nmax_loss = \"2h\"\n\
+             [[datasets.copies]]\nhost = \"backup-a\"\npath = \"/b\"\nevery = \"2h\"\n",
+            std::path::Path::new("/etc/vigie/config.toml"),
+        )
+        .unwrap()
     }
 }

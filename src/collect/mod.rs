@@ -34,6 +34,9 @@ pub struct HostSnapshot {
     /// are read on slow refreshes only, and stay valid in between. Empty when this refresh
     /// failed: an unreachable server's backups cannot be vouched for.
     pub backups: BTreeMap<usize, CopyReading>,
+    /// What the parser noticed while reading each copy (entries left out, a capture time
+    /// guessed from the end of the backup…), for the copy's check.
+    pub backup_notes: BTreeMap<usize, Vec<String>>,
 }
 
 /// What the probe says the host is.
@@ -148,6 +151,7 @@ pub struct HostTracker {
     /// The backup copies this host's probe reads (`backup::site::probes_for`).
     pub backup_probes: Vec<BackupProbe>,
     pub backups: BTreeMap<usize, CopyReading>,
+    pub backup_notes: BTreeMap<usize, Vec<String>>,
     /// Where this host's SMART baseline is kept between runs, and what was last saved.
     smart_file: Option<std::path::PathBuf>,
     smart_saved: Option<crate::checks::host::SmartState>,
@@ -306,11 +310,15 @@ pub async fn refresh_host(
             if request.backups.is_empty() {
                 // Not read this time: keep the last readings.
             } else {
-                tracker.backups = request
-                    .backups
-                    .iter()
-                    .map(|b| (b.id, report.backup(b.id, &b.format)))
-                    .collect();
+                tracker.backups.clear();
+                tracker.backup_notes.clear();
+                for b in &request.backups {
+                    let parsed = report.backup_notes(b.id, &b.format);
+                    tracker.backups.insert(b.id, parsed.reading);
+                    if !parsed.notes.is_empty() {
+                        tracker.backup_notes.insert(b.id, parsed.notes);
+                    }
+                }
             }
             if slow {
                 tracker.save_smart();
@@ -328,6 +336,7 @@ pub async fn refresh_host(
                 facts: tracker.facts.clone(),
                 stats,
                 backups: tracker.backups.clone(),
+                backup_notes: tracker.backup_notes.clone(),
             }
         }
         Err(e) => {
@@ -344,6 +353,7 @@ pub async fn refresh_host(
                 facts: tracker.facts.clone(),
                 stats,
                 backups: BTreeMap::new(),
+                backup_notes: BTreeMap::new(),
             }
         }
     }

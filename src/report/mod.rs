@@ -95,7 +95,11 @@ impl SiteReport {
                 .iter()
                 .flat_map(|s| s.backups.iter().map(|(id, r)| (*id, r.clone())))
                 .collect();
-        let datasets = crate::backup::site::evaluate_all(config, &readings, now);
+        let notes: std::collections::BTreeMap<usize, Vec<String>> = snapshots
+            .iter()
+            .flat_map(|s| s.backup_notes.iter().map(|(id, n)| (*id, n.clone())))
+            .collect();
+        let datasets = crate::backup::site::evaluate_all(config, &readings, &notes, now);
         let state = crate::checks::worst(
             hosts
                 .iter()

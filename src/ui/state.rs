@@ -261,8 +261,18 @@ impl ConsoleState {
         if self.config.datasets.is_empty() {
             return;
         }
-        self.datasets =
-            crate::backup::site::evaluate_all(&self.config, &self.backup_readings(), self.now);
+        let notes: BTreeMap<usize, Vec<String>> = self
+            .hosts
+            .iter()
+            .filter_map(|h| h.latest.as_ref())
+            .flat_map(|s| s.backup_notes.iter().map(|(id, n)| (*id, n.clone())))
+            .collect();
+        self.datasets = crate::backup::site::evaluate_all(
+            &self.config,
+            &self.backup_readings(),
+            &notes,
+            self.now,
+        );
     }
 
     /// A new snapshot from a collector (held back while paused).

@@ -26,6 +26,8 @@ use jiff::{SignedDuration, Timestamp};
 
 #[path = "backup_files.rs"]
 mod files;
+
+pub use files::CAPTURE_FROM_MTIME;
 #[path = "backup_tools.rs"]
 mod tools;
 

@@ -23,6 +23,10 @@ use jiff::Timestamp;
 use jiff::civil::{Date, DateTime};
 use jiff::tz::Offset;
 
+/// Said in a note when a capture time could only be taken from the end of the backup (its
+/// mtime): the console makes such a copy WARN, as the real loss may be longer.
+pub const CAPTURE_FROM_MTIME: &str = "taken as the last modification";
+
 /// At most this many names in one note.
 const NOTE_NAMES: usize = 3;
 
@@ -96,7 +100,7 @@ pub(super) fn parse(body: &Body<'_>, _rc: i32, notes: &mut Vec<String>) -> CopyR
     if by_mtime > 0 {
         notes.push(format!(
             "capture time of {by_mtime} entr{} unknown (no birth time, no date in the name): \
-             taken as the last modification, so the loss may be longer by the backup's duration",
+             {CAPTURE_FROM_MTIME}, so the loss may be longer by the backup's duration",
             if by_mtime == 1 { "y" } else { "ies" }
         ));
     }

@@ -28,7 +28,21 @@ pub fn render(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme
         );
         return;
     }
-    let rows: usize = state.datasets.iter().map(|d| d.copies.len() + 3).sum();
+    // Per dataset: its line, its copies (and the reason of each that is not OK), its policy,
+    // a blank line.
+    let rows: usize = state
+        .datasets
+        .iter()
+        .map(|d| {
+            let reasons = d
+                .checks
+                .iter()
+                .take(d.copies.len())
+                .filter(|c| c.state != State::Ok)
+                .count();
+            d.copies.len() + reasons + 3
+        })
+        .sum();
     let copies: usize = state.config.datasets.iter().map(|d| d.copies.len()).sum();
     let [top, bottom] = Layout::vertical([
         Constraint::Length((rows as u16 + 2).min(area.height.saturating_sub(5))),
@@ -57,7 +71,7 @@ fn datasets(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme) 
     }
     for d in &state.datasets {
         lines.push(window_line(d, width, theme));
-        for c in &d.copies {
+        for (i, c) in d.copies.iter().enumerate() {
             let copy = state
                 .config
                 .datasets
@@ -88,6 +102,13 @@ fn datasets(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme) 
                 ),
                 Span::styled(fit(&text, width.saturating_sub(6)), theme.style(Role::Text)),
             ]));
+            // The reason of a copy that is not OK (its check comes first, in copy order).
+            if let Some(check) = d.checks.get(i).filter(|k| k.state != State::Ok) {
+                lines.push(Line::styled(
+                    fit(&format!("        ↳ {}", check.summary), width),
+                    state_style(theme, check.state),
+                ));
+            }
         }
         for check in d.checks.iter().filter(|c| c.id.ends_with(".policy")) {
             lines.push(Line::from(vec![

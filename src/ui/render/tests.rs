@@ -220,6 +220,7 @@ fn healthy(name: &str, srv: f64, load: f64, mem: f64) -> HostSnapshot {
         error: None,
         host_key_alert: false,
         backups: backups_on(name),
+        backup_notes: Default::default(),
         facts: HostFacts {
             hostname: Some(name.into()),
             kernel: Some("Linux 6.1.0-28-amd64".into()),
@@ -249,6 +250,7 @@ fn unreachable(name: &str) -> HostSnapshot {
         facts: HostFacts::default(),
         stats: ExecStats::default(),
         backups: Default::default(),
+        backup_notes: Default::default(),
     }
 }
 
