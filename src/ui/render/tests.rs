@@ -459,3 +459,15 @@ fn read_only_offers_not_even_the_demos_simulated_faults() {
         crate::ui::update::Effect::ToggleFault(crate::demo::Fault::DiskFills)
     );
 }
+
+#[test]
+fn a_window_from_part_of_the_servers_says_it_is_an_upper_bound() {
+    let mut st = state(false);
+    // backup-b unreachable: the files window comes from backup-a alone.
+    st.apply(unreachable("backup-b"));
+    let text = screen(&st, 200, 30);
+    let top = text.lines().next().unwrap_or_default();
+    assert!(top.contains("files ≤"), "{top}");
+    assert!(top.contains("a server not read"), "{top}");
+    assert!(top.contains("userdb 52 min lost"), "{top}");
+}

@@ -98,15 +98,19 @@ fn loss(state: &ConsoleState) -> (String, String, crate::checks::State) {
         let window = d.checks.iter().find(|c| c.id.ends_with(".loss_window"));
         let st = window.map_or(State::Unknown, |c| c.state);
         worst = worst.worst(st);
+        // A server not read may hold a newer backup: the window is then at most this.
+        let partial = d.copies.iter().any(|c| c.state == State::Unknown);
+        let bound = if partial { "≤" } else { "" };
         match d.loss_window_s {
             Some(w) => {
                 long.push(format!(
-                    "{} {} lost (max {})",
+                    "{} {bound}{} lost (max {}){}",
                     d.name,
                     human(w),
-                    human(d.max_loss_s)
+                    human(d.max_loss_s),
+                    if partial { ", a server not read" } else { "" }
                 ));
-                short.push(format!("{} {}", d.name, human(w)));
+                short.push(format!("{} {bound}{}", d.name, human(w)));
             }
             None => {
                 long.push(format!("{} unknown", d.name));
