@@ -54,21 +54,7 @@ fn seconds(v: f64) -> Option<u64> {
 }
 
 fn rate(bytes_per_s: f64) -> String {
-    const UNITS: [&str; 4] = ["B/s", "KiB/s", "MiB/s", "GiB/s"];
-    let mut v = bytes_per_s;
-    let mut unit = UNITS[0];
-    for u in &UNITS[1..] {
-        if v < 1024.0 {
-            break;
-        }
-        v /= 1024.0;
-        unit = u;
-    }
-    if v < 100.0 {
-        format!("{v:.1} {unit}")
-    } else {
-        format!("{v:.0} {unit}")
-    }
+    crate::checks::host::binary_units(bytes_per_s, &["B/s", "KiB/s", "MiB/s", "GiB/s"], true)
 }
 
 fn size(bytes: u64) -> String {

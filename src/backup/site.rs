@@ -50,6 +50,22 @@ pub fn hosts_info(config: &Config) -> HostsInfo {
     }
 }
 
+/// Every dataset, from the hosts' latest snapshots (the console and `vigie check` alike).
+pub fn evaluate_snapshots<'a>(
+    config: &Config,
+    snapshots: impl Iterator<Item = &'a crate::collect::HostSnapshot> + Clone,
+    now: jiff::Timestamp,
+) -> Vec<DatasetReport> {
+    let readings = snapshots
+        .clone()
+        .flat_map(|s| s.backups.iter().map(|(id, r)| (*id, r.clone())))
+        .collect();
+    let notes = snapshots
+        .flat_map(|s| s.backup_notes.iter().map(|(id, n)| (*id, n.clone())))
+        .collect();
+    evaluate_all(config, &readings, &notes, now)
+}
+
 /// Every dataset, from the copy readings gathered so far (by copy id; a missing id means its
 /// host has not been read).
 pub fn evaluate_all(
@@ -99,6 +115,7 @@ pub fn evaluate_all(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backup::model::Backup;
     use crate::checks::State;
 
     const CONFIG: &str = r#"
@@ -181,17 +198,10 @@ pattern = "files-*"
         let info = hosts_info(&c);
         assert_eq!(info.production_datacenter.as_deref(), Some("dc1"));
     }
-}
-
-#[cfg(test)]
-mod notes_tests {
-    use super::*;
-    use crate::backup::model::Backup;
-    use crate::checks::State;
 
     #[test]
     fn a_capture_time_guessed_from_the_end_is_said_and_not_ok() {
-        let c = tests_config();
+        let c = config();
         let now = jiff::Timestamp::now();
         let fresh = CopyReading::Found(vec![Backup {
             captured_at: now - jiff::SignedDuration::from_mins(20),
@@ -213,17 +223,5 @@ mod notes_tests {
         // Without the note, the same reading is plainly OK.
         let reports = evaluate_all(&c, &readings, &BTreeMap::new(), now);
         assert_eq!(reports[0].checks[0].state, State::Ok);
-    }
-
-    fn tests_config() -> Config {
-        crate::config::parse(
-            "[site]\nname = \"t\"\n[ssh]\nuse_ssh_config = false\nuser = \"root\"\n\
-             [[hosts]]\nname = \"prod\"\nrole = \"production\"\ndatacenter = \"dc1\"\n\
-             [[hosts]]\nname = \"backup-a\"\nrole = \"backup\"\ndatacenter = \"dc1\"\n\
-             [[datasets]]\nname = \"userdb\"\nmax_loss = \"2h\"\n\
-             [[datasets.copies]]\nhost = \"backup-a\"\npath = \"/b\"\nevery = \"2h\"\n",
-            std::path::Path::new("/etc/vigie/config.toml"),
-        )
-        .unwrap()
     }
 }

@@ -199,23 +199,26 @@ pub(crate) fn duration(secs: f64) -> String {
     }
 }
 
-/// A size given in KiB, in binary units: "512 KiB", "465 MiB", "66.7 GiB", "3.6 TiB".
-pub(crate) fn size_kib(kib: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = kib as f64;
-    let mut unit = UNITS[0];
-    for u in &UNITS[1..] {
-        if v < 1024.0 {
-            break;
-        }
+/// `value` in the largest of `units` (each 1024 times the previous) that keeps it under 1024:
+/// one decimal below 100, none above; the first unit shows a decimal only if `first_decimal`.
+pub(crate) fn binary_units(value: f64, units: &[&str], first_decimal: bool) -> String {
+    let mut v = value;
+    let mut i = 0;
+    while v >= 1024.0 && i + 1 < units.len() {
         v /= 1024.0;
-        unit = u;
+        i += 1;
     }
-    if v < 100.0 && unit != UNITS[0] {
+    let unit = units.get(i).copied().unwrap_or("");
+    if v < 100.0 && (i > 0 || first_decimal) {
         format!("{v:.1} {unit}")
     } else {
         format!("{v:.0} {unit}")
     }
+}
+
+/// A size given in KiB, in binary units: "512 KiB", "465 MiB", "66.7 GiB", "3.6 TiB".
+pub(crate) fn size_kib(kib: u64) -> String {
+    binary_units(kib as f64, &["KiB", "MiB", "GiB", "TiB", "PiB"], false)
 }
 
 /// A count for people: "8123", "78 k", "3.3 M".

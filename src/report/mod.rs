@@ -90,16 +90,7 @@ impl SiteReport {
                 }
             })
             .collect();
-        let readings: std::collections::BTreeMap<usize, crate::backup::model::CopyReading> =
-            snapshots
-                .iter()
-                .flat_map(|s| s.backups.iter().map(|(id, r)| (*id, r.clone())))
-                .collect();
-        let notes: std::collections::BTreeMap<usize, Vec<String>> = snapshots
-            .iter()
-            .flat_map(|s| s.backup_notes.iter().map(|(id, n)| (*id, n.clone())))
-            .collect();
-        let datasets = crate::backup::site::evaluate_all(config, &readings, &notes, now);
+        let datasets = crate::backup::site::evaluate_snapshots(config, snapshots.iter(), now);
         let state = crate::checks::worst(
             hosts
                 .iter()

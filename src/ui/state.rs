@@ -261,16 +261,9 @@ impl ConsoleState {
         if self.config.datasets.is_empty() {
             return;
         }
-        let notes: BTreeMap<usize, Vec<String>> = self
-            .hosts
-            .iter()
-            .filter_map(|h| h.latest.as_ref())
-            .flat_map(|s| s.backup_notes.iter().map(|(id, n)| (*id, n.clone())))
-            .collect();
-        self.datasets = crate::backup::site::evaluate_all(
+        self.datasets = crate::backup::site::evaluate_snapshots(
             &self.config,
-            &self.backup_readings(),
-            &notes,
+            self.hosts.iter().filter_map(|h| h.latest.as_ref()),
             self.now,
         );
     }
