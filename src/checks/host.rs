@@ -132,6 +132,9 @@ pub fn evaluate(
 ) -> Vec<Check> {
     let mut checks = system::evaluate(host, report, timing, memory);
     checks.extend(hardware::evaluate(host, report, timing, memory));
+    checks.extend(super::apps::evaluate(host, report));
+    checks.extend(super::replication::evaluate(host, report));
+    checks.extend(super::network::evaluate(host, report));
     checks
 }
 

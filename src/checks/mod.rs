@@ -2,10 +2,13 @@
 //!
 //! Every function here is pure: readings and thresholds in, `Check`s out.
 
+pub mod apps;
 pub mod hardware;
 pub mod host;
+pub mod network;
 mod quota;
 pub mod range;
+pub mod replication;
 pub mod system;
 
 pub use host::{ExecTiming, HostMemory, evaluate};

@@ -245,7 +245,8 @@ pub async fn refresh_host(
             slow,
             tracker.memory.needs_cpu_second_sample(),
             settings.sudo,
-        );
+        )
+        .with_apps(host.services.clone(), host.apps.replication.clone());
         // Backups change every hour or so, and reading a repository can take seconds: with
         // the other slow sections.
         if slow {

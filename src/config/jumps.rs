@@ -156,6 +156,7 @@ impl Graph<'_, '_, '_> {
                 public_address,
                 processes: d.processes,
                 services: d.services,
+                apps: d.apps,
                 identities,
                 thresholds: d.thresholds,
                 supervised: true,
@@ -327,6 +328,7 @@ impl Graph<'_, '_, '_> {
             copy.supervised = false;
             copy.processes.clear();
             copy.services.clear();
+            copy.apps = Default::default();
             self.push_synth(copy, origin);
             return Some(synth_name.to_string());
         }
@@ -386,6 +388,7 @@ impl Graph<'_, '_, '_> {
             jump: via.map(str::to_string),
             processes: Vec::new(),
             services: Vec::new(),
+            apps: Default::default(),
             identities,
             thresholds: self.global.clone(),
             supervised: false,

@@ -454,6 +454,7 @@ pub(super) struct Draft {
     pub(super) public_address: Option<String>,
     pub(super) processes: Vec<String>,
     pub(super) services: Vec<String>,
+    pub(super) apps: super::HostApps,
     pub(super) thresholds: Thresholds,
 }
 
@@ -536,6 +537,7 @@ fn check_host(
             }
         }
     }
+    let apps = super::apps::check(&raw, p);
     let host_thresholds = raw
         .thresholds
         .map(|t| check_thresholds(t.0, p))
@@ -558,6 +560,7 @@ fn check_host(
         public_address: raw.public_address.map(Spanned::into_inner),
         processes: raw.processes.into_iter().map(Spanned::into_inner).collect(),
         services: raw.services.into_iter().map(Spanned::into_inner).collect(),
+        apps,
         thresholds,
     }
 }

@@ -8,6 +8,7 @@
 //! OpenSSH's own configuration (`ssh -G NAME`, see [`openssh`]), else from `[ssh]`, else from
 //! built-in defaults.
 
+mod apps;
 mod datasets;
 mod error;
 mod fields;
@@ -18,6 +19,7 @@ mod raw;
 mod thresholds;
 mod values;
 
+pub use apps::{HostApps, REPLICATION_KINDS, SERVICES};
 pub use datasets::default_grace;
 pub use error::{ConfigError, Location, Problem};
 pub use values::{expand_path, format_duration, parse_duration};
@@ -183,6 +185,8 @@ pub struct HostConfig {
     pub public_address: String,
     pub processes: Vec<String>,
     pub services: Vec<String>,
+    /// Replication, interfaces and routes to supervise (issue 5).
+    pub apps: HostApps,
     /// Identity files to try, in order: the host's own `identity`, then the OpenSSH
     /// configuration's IdentityFile, then `[ssh] identity`. Empty when none names any: use
     /// OpenSSH's default keys. Files are not checked for existence.

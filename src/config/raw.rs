@@ -78,6 +78,12 @@ pub struct RawHost {
     pub processes: Vec<Spanned<String>>,
     #[serde(default)]
     pub services: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub replication: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub interfaces: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub routes: Vec<Spanned<String>>,
     pub thresholds: Option<TableOf<RawThresholds>>,
 }
 

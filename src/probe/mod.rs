@@ -8,7 +8,13 @@ use crate::backup::model::BackupFormat;
 use std::fmt::Write as _;
 
 /// The probe script, sent on the exec channel's stdin.
-pub const SCRIPT: &str = include_str!("probe.sh");
+pub const SCRIPT: &str = concat!(
+    include_str!("probe.sh"),
+    include_str!("apps.sh"),
+    include_str!("repl.sh"),
+    include_str!("net.sh"),
+    include_str!("end.sh"),
+);
 
 /// The remote command line: the same for every exec, every word fixed. `env` rather than
 /// `VAR=x cmd` so that it works whatever the login shell (csh, fish).
@@ -28,6 +34,12 @@ pub struct ProbeRequest {
     /// Backups to read on this host in the same exec, one section `backup.<id>` each
     /// (empty on hosts that are no backup server). Each takes up to 20 s.
     pub backups: Vec<BackupProbe>,
+    /// Applications to probe, one section `svc.<name>` each (names from
+    /// [`crate::config::SERVICES`]).
+    pub services: Vec<String>,
+    /// Replication kinds to read, one section `repl.<kind>` each (from
+    /// [`crate::config::REPLICATION_KINDS`]).
+    pub replication: Vec<String>,
 }
 
 /// One backup copy to read on the host (SPEC §5): its section is `backup.<id>`, read back
@@ -98,7 +110,16 @@ impl ProbeRequest {
             cpu_second_sample,
             sudo,
             backups: Vec::new(),
+            services: Vec::new(),
+            replication: Vec::new(),
         }
+    }
+
+    /// The same request, also probing these applications and replication kinds.
+    pub fn with_apps(mut self, services: Vec<String>, replication: Vec<String>) -> Self {
+        self.services = services;
+        self.replication = replication;
+        self
     }
 
     /// The same request, also reading these backups.
@@ -120,6 +141,15 @@ impl ProbeRequest {
             flag(self.sudo)
         );
         text.push_str(&backup_assignments(&self.backups));
+        // Only known words reach here (the configuration checks them); quoted all the same.
+        for (var, words) in [("SVC", &self.services), ("REPL", &self.replication)] {
+            let words: Vec<&str> = words
+                .iter()
+                .map(String::as_str)
+                .filter(|w| w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+                .collect();
+            let _ = writeln!(text, "{var}='{}'", words.join(" "));
+        }
         text.push_str(SCRIPT);
         text.into_bytes()
     }

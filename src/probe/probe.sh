@@ -11,6 +11,10 @@
 #                 id, digits), VB_i_FORMAT (files|restic|borg|command), VB_i_PATH,
 #                 VB_i_PATTERN, VB_i_COMMAND, VB_i_PASSFILE: values from the configuration,
 #                 single-quoted by the console, only ever expanded inside double quotes here
+#   SVC='a b'     the applications to probe (apps.sh), words from config::SERVICES
+#   REPL='a b'    the replication kinds to read (repl.sh), words from config::REPLICATION_KINDS
+# The script is this file, then apps.sh, repl.sh and net.sh, then end.sh (probe::SCRIPT).
+# Standard input is the script itself: every command that could read it runs </dev/null.
 # POSIX sh only: it must run on any Debian or RHEL host as it is.
 
 # The clock first, before anything forks: the console dates its arrival to measure drift.
@@ -417,4 +421,3 @@ while [ "$_i" -le "$VB_COUNT" ]; do
     _i=$((_i + 1))
 done
 
-sec stat2 s_stat2

@@ -80,6 +80,9 @@ pub struct ProbeReport {
     /// The raw `backup.<id>` sections by id: only the caller knows each one's format, so
     /// it reads them with [`ProbeReport::backup`] (or [`parse::backup::read`] for the notes).
     pub backups: BTreeMap<usize, Section>,
+    /// The raw application, replication and network sections (`svc.<name>`, `repl.<kind>`,
+    /// `net`), by section name: their own modules read them (see [`ProbeReport::section`]).
+    pub apps: BTreeMap<String, Section>,
 }
 
 /// The first lines of a failing section's output, cleaned and cut: enough to say why.
@@ -240,7 +243,20 @@ impl ProbeReport {
                     Some((id.parse().ok()?, s.clone()))
                 })
                 .collect(),
+            apps: sections
+                .iter()
+                .filter(|(name, _)| {
+                    name.starts_with("svc.") || name.starts_with("repl.") || name.as_str() == "net"
+                })
+                .map(|(name, s)| (name.clone(), s.clone()))
+                .collect(),
         }
+    }
+
+    /// One of the raw [`ProbeReport::apps`] sections, with the probe's conventions applied
+    /// (missing, cut short, not installed, absent, unavailable, timed out, failed).
+    pub fn section(&self, name: &str) -> Reading<&Section> {
+        status(self.apps.get(name), false, true)
     }
 
     /// The backups of the copy asked for as `id` in the request, read with its format.

@@ -5,9 +5,11 @@
 set -euo pipefail
 
 # tmux: the console end-to-end tests drive the real binary in a terminal.
+# restic, borgbackup: real backup repositories on the lab's backup servers (tests/lab_backups.rs).
 # postgresql (Debian 12: postgresql-15) and postgresql-client: the lab's database on prod (lab.sh pg-start).
 PACKAGES=(openssh-server openssh-client iproute2 util-linux procps rsync smartmontools quota coreutils tmux
-    postgresql postgresql-client)
+    postgresql postgresql-client
+    restic borgbackup)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,0 +1,1 @@
+# Replication (REPL): one section `repl.<kind>` per configured replication kind.
