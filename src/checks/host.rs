@@ -257,6 +257,7 @@ pub(crate) mod tests {
             public_address: "203.0.113.11".into(),
             processes: processes.iter().map(|p| p.to_string()).collect(),
             services: vec![],
+            apps: Default::default(),
             identities: vec![],
             thresholds: Thresholds::default(),
             supervised: true,
