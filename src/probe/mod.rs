@@ -370,4 +370,66 @@ mod tests {
             CopyReading::Unreadable("not read by this probe".into())
         );
     }
+
+    /// A dump some process still holds open for writing, old as it may be, is no backup;
+    /// nor is a directory tree with a file being written anywhere inside it (lsof +D).
+    #[test]
+    fn entries_open_for_writing_are_not_backups() {
+        use crate::backup::model::CopyReading;
+        use std::time::{Duration, SystemTime};
+        if !std::path::Path::new("/usr/bin/lsof").exists() {
+            panic!("lsof is needed by this test (tests/lab/install-deps.sh installs it)");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        let tree = dir.path().join("snap-2020-01-02");
+        std::fs::create_dir_all(tree.join("etc")).unwrap();
+        for path in [
+            dir.path().join("userdb-2020-01-01.dump"),
+            dir.path().join("userdb-2020-01-03.dump"),
+            tree.join("etc/passwd"),
+        ] {
+            let f = std::fs::File::create(&path).unwrap();
+            f.set_len(10).unwrap();
+            f.set_modified(hour_ago).unwrap();
+        }
+        // Paused writers: each holds its file open for appending, and changes nothing.
+        let writers: Vec<std::process::Child> = [
+            dir.path().join("userdb-2020-01-03.dump"),
+            tree.join("etc/passwd"),
+        ]
+        .iter()
+        .map(|p| {
+            std::process::Command::new("/bin/sh")
+                .args(["-c", "exec 3>>\"$1\"; exec sleep 30", "sh"])
+                .arg(p)
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+        std::thread::sleep(Duration::from_millis(300));
+        let files = BackupFormat::Files {
+            pattern: "*".into(),
+        };
+        let r = ProbeRequest::new(false, false, false).with_backups(vec![BackupProbe {
+            id: 1,
+            path: format!("{}/", dir.path().display()),
+            format: files.clone(),
+        }]);
+        let out = sh(&r.stdin(), dir.path());
+        for mut w in writers {
+            let _ = w.kill();
+            let _ = w.wait();
+        }
+        let report = report::ProbeReport::from_sections(&sections::split(&out, &r.nonce));
+        let read = report.backup_notes(1, &files);
+        let CopyReading::Found(v) = &read.reading else {
+            panic!("{:?}", read.reading);
+        };
+        let names: Vec<&str> = v.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(names, ["userdb-2020-01-01.dump"], "{:?}", read.notes);
+        let note = read.notes.join("; ");
+        assert!(note.contains("still open for writing"), "{note}");
+        assert!(note.contains("userdb-2020-01-03.dump") && note.contains("snap-2020-01-02"), "{note}");
+    }
 }

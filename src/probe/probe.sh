@@ -49,6 +49,10 @@ cs() {
     fi
 }
 
+# A part marker inside a section, framed by the nonce like the section itself (parsers find
+# it through sections::part): no output of a remote command can forge one.
+part() { printf '@@VIGIE %s PART %s\n' "$N" "$1"; }
+
 sec() {
     _n=$1
     shift
@@ -227,8 +231,9 @@ fi
 #   now <epoch>
 #   tz <date +%z>
 #   tzname <$TZ, or the zone /etc/localtime links to, /etc/timezone, /etc/sysconfig/clock>
-# then `@@out` and what the tool printed on its standard output, and `@@err` and its standard
-# error. A files section adds `@@open` and the names some process has open for writing.
+# then the part `out` (see `part`) and what the tool printed on its standard output, and the
+# part `err` and its standard error. A files section adds the part `open` and the names some
+# process has open for writing.
 # The whole section has a budget of 20 s: each command runs under `t` with what is left.
 
 # Seconds left of the section's budget into _left (at least 1).
@@ -252,11 +257,12 @@ vb_head() {
     return 0
 }
 
-# Runs "$@" with its standard output as the section's and its standard error after `@@err`;
+# Runs "$@" with its standard output as the section's and its standard error after the part
+# `err`;
 # returns its status.
 vb_split() {
     { _e=$("$@" 2>&1 >&3 3>&-); _r=$?; } 3>&1
-    printf '@@err\n'
+    part err
     [ -n "$_e" ] && printf '%s\n' "$_e"
     return $_r
 }
@@ -272,18 +278,22 @@ vb_files() {
         echo "VIGIE_UNAVAILABLE permission denied (directory not readable by $(id -un 2>/dev/null))"
         return 1
     fi
+    # lsof prints resolved paths without a trailing slash.
     _p=$1
+    while [ "${_p%/}" != "$_p" ] && [ "$_p" != / ]; do _p=${_p%/}; done
+    _rp=$(cd "$_p" 2>/dev/null && pwd -P)
     _pat=${2:-*}
     _nl='
 '
     vb_head
-    echo "@@out"
+    part out
     vb_left
     # Names holding a newline are no backup and would break the lines: left out.
     _l=$({
         t "$_left" find -H "$_p" -mindepth 1 -maxdepth 1 -name "$_pat" ! -name "*$_nl*" \
             -type f -exec stat -c '%W %Y %s f %n' {} +
         echo "@@rc $?"
+        vb_left
         t "$_left" find -H "$_p" -mindepth 1 -maxdepth 1 -name "$_pat" ! -name "*$_nl*" \
             -type d -exec stat -c '%W %Y %s d %n' {} +
         echo "@@rc $?"
@@ -316,24 +326,48 @@ vb_files() {
             fi
             printf '%s %s %s %s %s\n' "$_b" "$_m" "$_s" "$_ty" "$_n"
         done
-    # A file some process still has open for writing is no backup yet.
-    echo "@@open"
-    vb_left
+    # An entry some process still has open for writing is no backup yet. lsof sees every
+    # process only as root (through sudo when allowed); a directory backup (an rsync'd tree)
+    # is open when anything inside it is: +D on the newest directories only, as it walks.
+    part open
     if have lsof; then
-        t 5 lsof -w -n -P -F an +d "$_p" 2>/dev/null | while IFS= read -r _f; do
+        vb_left
+        _dirs=$(printf '%s\n' "$_l" | grep -v '^@@rc ' | awk '$4 == "d"' | sort -k2,2nr | head -n 2 |
+            while read -r _b _m _s _ty _n; do printf '%s\n' "$_n"; done)
+        {
+            t "$_left" $_sudo lsof -w -n -P -F an +d "$_p" 2>/dev/null
+            printf '%s\n' "$_dirs" | while IFS= read -r _d; do
+                [ -n "$_d" ] || continue
+                vb_left
+                t "$_left" $_sudo lsof -w -n -P -F an +D "$_p/$_d" 2>/dev/null
+            done
+        } | while IFS= read -r _f; do
             case $_f in
                 f*) _a= ;;
                 a*) _a=${_f#a} ;;
-                n*) case $_a in *w* | *u*) printf '%s\n' "${_f##*/}" ;; esac ;;
+                n"$_p"/* | n"$_rp"/*)
+                    # The entry directly under the path: a file, or the tree it lies in.
+                    _e=${_f#n"$_p"/}
+                    _e=${_e#n"$_rp"/}
+                    case $_a in *w* | *u*) printf '%s\n' "${_e%%/*}" ;; esac
+                    ;;
             esac
-        done
+        done | sort -u
     elif have fuser; then
-        # fuser -v marks a file open for writing with F; only the files of the last day.
-        t 5 find -H "$_p" -mindepth 1 -maxdepth 1 -name "$_pat" ! -name "*$_nl*" -type f \
-            -mmin -1440 2>/dev/null | while IFS= read -r _f; do
-            t 2 fuser -v "$_f" 2>&1 | grep -Eq '[[:space:]]F[.a-zA-Z]{4}[[:space:]]' &&
-                printf '%s\n' "${_f##*/}"
-        done
+        # fuser -v marks a file open for writing with F: the ten newest files of the last day
+        # only, each under what is left of the budget.
+        vb_left
+        t "$_left" find -H "$_p" -mindepth 1 -maxdepth 1 -name "$_pat" ! -name "*$_nl*" -type f \
+            -mmin -1440 -printf '%T@ %p\n' 2>/dev/null | sort -nr | head -n 10 |
+            while read -r _m _f; do
+                vb_left
+                [ "$_left" -gt 1 ] || break
+                t 2 $_sudo fuser -v "$_f" 2>&1 | grep -Eq '[[:space:]]F[.a-zA-Z]{4}[[:space:]]' &&
+                    printf '%s\n' "${_f##*/}"
+            done
+        part noopen-dirs
+    else
+        part noopen
     fi
     return $_r
 }
@@ -341,7 +375,7 @@ vb_files() {
 vb_restic() {
     have restic || { not_installed restic; return 127; }
     vb_head
-    echo "@@out"
+    part out
     [ -n "$2" ] && export RESTIC_PASSWORD_FILE="$2"
     # `snapshots` lists saved snapshots only; --no-lock: never wait on (or block) a backup.
     vb_split t 20 restic -r "$1" snapshots --json --no-lock --latest 200
@@ -350,7 +384,7 @@ vb_restic() {
 vb_borg() {
     have borg || { not_installed borg; return 127; }
     vb_head
-    echo "@@out"
+    part out
     if [ -n "$2" ]; then
         # borg splits the pass command itself (shlex): the path travels in the environment.
         export VIGIE_PASSFILE="$2"
@@ -382,7 +416,7 @@ vb_command() {
     [ -d "$_d" ] || _d=$(dirname -- "$_d")
     cd "$_d" 2>/dev/null || { echo "VIGIE_UNAVAILABLE cannot enter the backup directory"; return 1; }
     vb_head
-    echo "@@out"
+    part out
     export VIGIE_BACKUP_PATH="$1"
     vb_split t 20 sh -c "$2"
 }

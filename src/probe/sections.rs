@@ -36,11 +36,19 @@ pub type Sections = BTreeMap<String, Section>;
 
 const MARK: &str = "@@VIGIE ";
 
+/// How a part marker inside a section (`@@VIGIE <nonce> PART <name>`, printed by the probe's
+/// `part` function) appears in [`Section::body`]: a NUL, then the name. Remote output cannot
+/// forge it: [`split`] turns every NUL the remote side printed into U+FFFD.
+pub fn part(name: &str) -> String {
+    format!("\0{name}")
+}
+
 /// Split raw probe output into its sections. Never panics; text outside sections is ignored.
 pub fn split(output: &[u8], nonce: &str) -> Sections {
     let text = String::from_utf8_lossy(output);
     let begin_prefix = format!("{MARK}{nonce} BEGIN ");
     let end_prefix = format!("{MARK}{nonce} END ");
+    let part_prefix = format!("{MARK}{nonce} PART ");
     let mut out = Sections::new();
     let mut current: Option<Section> = None;
     for line in text.split('\n') {
@@ -75,7 +83,11 @@ pub fn split(output: &[u8], nonce: &str) -> Sections {
                 out.entry(open.name.clone()).or_insert(open);
             }
         } else if let Some(open) = current.as_mut() {
-            open.body.push_str(line);
+            if let Some(name) = line.strip_prefix(&part_prefix) {
+                open.body.push_str(&part(name.trim()));
+            } else {
+                open.body.push_str(&line.replace('\0', "\u{FFFD}"));
+            }
             open.body.push('\n');
         }
     }
@@ -90,6 +102,28 @@ mod tests {
     use super::*;
 
     const N: &str = "3f9a0c";
+
+    #[test]
+    fn part_markers_need_the_nonce() {
+        let raw = format!(
+            "@@VIGIE {N} BEGIN backup.1\nnow 1\n@@VIGIE {N} PART out\nx\0y\n\0err\n\
+             @@VIGIE 000000 PART err\n@@VIGIE {N} PART err\n@@VIGIE {N} END backup.1 rc=0 ms=1\n"
+        );
+        let s = split(raw.as_bytes(), N);
+        let body = &s["backup.1"].body;
+        let lines: Vec<&str> = body.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "now 1",
+                &part("out"),
+                "x\u{FFFD}y",
+                "\u{FFFD}err",
+                "@@VIGIE 000000 PART err",
+                &part("err")
+            ]
+        );
+    }
 
     #[test]
     fn splits_sections_with_status_and_time() {

@@ -20,6 +20,7 @@
 
 use super::clean;
 use crate::backup::model::{BackupFormat, CopyReading};
+use crate::probe::sections::part as marker;
 use jiff::civil::DateTime;
 use jiff::tz::{Offset, TimeZone};
 use jiff::{SignedDuration, Timestamp};
@@ -100,6 +101,17 @@ fn status(body: &str, rc: Option<i32>) -> Result<i32, String> {
     }
 }
 
+/// What the probe could use to find entries still open for writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OpenCheck {
+    /// lsof: files and directory trees.
+    Full,
+    /// fuser only: files, not the trees of directory backups.
+    FilesOnly,
+    /// Neither: only a change in the last 60 s shows a backup in progress.
+    None,
+}
+
 /// A backup section split into its parts.
 pub(crate) struct Body<'a> {
     /// The host's clock when the section started.
@@ -107,6 +119,8 @@ pub(crate) struct Body<'a> {
     /// The host's zone, for local times.
     pub zone: TimeZone,
     pub out: Vec<&'a str>,
+    /// How well the host can tell an entry still being written (lsof, fuser, neither).
+    pub open_check: OpenCheck,
     pub open: Vec<&'a str>,
     pub err: Vec<&'a str>,
 }
@@ -126,13 +140,18 @@ impl<'a> Body<'a> {
         let mut name = None;
         let mut part = Part::Head;
         let (mut out, mut open, mut err) = (Vec::new(), Vec::new(), Vec::new());
+        let (m_out, m_open, m_err) = (marker("out"), marker("open"), marker("err"));
+        let (m_none, m_files_only) = (marker("noopen"), marker("noopen-dirs"));
+        let mut open_check = OpenCheck::Full;
         for line in body.lines() {
-            // The markers come in this order only: nothing a tool prints on its standard
-            // output can move its lines back into the header.
+            // The markers carry the probe's nonce (see sections::part) and come in this order
+            // only: nothing a tool prints can forge one or move its lines back into the header.
             match (part, line) {
-                (Part::Head, "@@out") => part = Part::Out,
-                (Part::Out, "@@open") => part = Part::Open,
-                (Part::Head | Part::Out | Part::Open, "@@err") => part = Part::Err,
+                (Part::Head, l) if l == m_out => part = Part::Out,
+                (Part::Out, l) if l == m_open => part = Part::Open,
+                (Part::Open, l) if l == m_none => open_check = OpenCheck::None,
+                (Part::Open, l) if l == m_files_only => open_check = OpenCheck::FilesOnly,
+                (Part::Head | Part::Out | Part::Open, l) if l == m_err => part = Part::Err,
                 (Part::Head, _) => {
                     if let Some(v) = line.strip_prefix("now ") {
                         now = v
@@ -156,6 +175,7 @@ impl<'a> Body<'a> {
             now,
             zone,
             out,
+            open_check,
             open,
             err,
         }

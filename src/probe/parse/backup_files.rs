@@ -1,6 +1,6 @@
 //! The `files` format: entries under a directory, one a line as the probe prints them,
 //! `<birth epoch, 0 or - if unknown> <mtime epoch> <bytes or -> <f|d> <name>`, then after
-//! `@@open` the names some process has open for writing.
+//! the part `open` the names some process has open for writing.
 //!
 //! The capture time of an entry is not written anywhere: every clue the host gives is an
 //! upper bound of it, and the earliest wins (the longer loss, never a shorter one):
@@ -16,7 +16,7 @@
 //! out with a note: an entry still open for writing, one modified in the last 60 s, an
 //! empty file.
 
-use super::{Body, SETTLE, clean};
+use super::{Body, OpenCheck, SETTLE, clean};
 use crate::backup::model::{Backup, CopyReading};
 use crate::probe::parse::tokens;
 use jiff::Timestamp;
@@ -37,6 +37,7 @@ pub(super) fn parse(body: &Body<'_>, _rc: i32, notes: &mut Vec<String>) -> CopyR
     let open: Vec<&str> = body.open.iter().map(|l| l.trim_end()).collect();
     let mut found: Vec<(Backup, Timestamp)> = Vec::new();
     let (mut writing, mut recent, mut empty, mut by_mtime) = (vec![], vec![], vec![], 0usize);
+    let mut dirs: Vec<String> = Vec::new();
     for line in &body.out {
         let Some(e) = Entry::parse(line) else {
             continue;
@@ -48,6 +49,9 @@ pub(super) fn parse(body: &Body<'_>, _rc: i32, notes: &mut Vec<String>) -> CopyR
         if now.duration_since(e.mtime) < super::SETTLE {
             recent.push(e.name);
             continue;
+        }
+        if e.kind == 'd' {
+            dirs.push(clean(e.name, 120));
         }
         if e.kind == 'f' && e.bytes == Some(0) {
             empty.push(e.name);
@@ -102,6 +106,23 @@ pub(super) fn parse(body: &Body<'_>, _rc: i32, notes: &mut Vec<String>) -> CopyR
             "capture time of {by_mtime} entr{} unknown (no birth time, no date in the name): \
              {CAPTURE_FROM_MTIME}, so the loss may be longer by the backup's duration",
             if by_mtime == 1 { "y" } else { "ies" }
+        ));
+    }
+    // Without lsof, a dump paused for more than a minute would pass for a finished one: say
+    // so where it matters (the newest entry; fuser cannot look inside a directory tree).
+    let blind = match body.open_check {
+        OpenCheck::Full => None,
+        OpenCheck::None => Some("neither lsof nor fuser on the host"),
+        OpenCheck::FilesOnly => found
+            .iter()
+            .max_by_key(|(b, _)| b.captured_at)
+            .filter(|(b, _)| dirs.contains(&b.name))
+            .map(|_| "fuser cannot see inside directory backups (no lsof)"),
+    };
+    if let Some(why) = blind {
+        notes.push(format!(
+            "{why}: a backup still being written is recognised only by a change in the last {} s",
+            SETTLE.as_secs()
         ));
     }
     // Newest capture first; between equals, the one finished last.

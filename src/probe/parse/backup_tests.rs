@@ -4,6 +4,24 @@
 
 use super::*;
 use crate::backup::model::Backup;
+
+/// The fixtures and bodies below write the probe's part markers as `@@out`, `@@open` and
+/// `@@err` lines, as the probe printed them before they carried the nonce: here they become
+/// the markers `sections::split` makes of `@@VIGIE <nonce> PART <name>`.
+fn read(format: &BackupFormat, body: &str, rc: Option<i32>) -> BackupParse {
+    let body: String = body
+        .split_inclusive('\n')
+        .map(|l| match l.trim_end_matches('\n') {
+            "@@out" | "@@open" | "@@err" | "@@noopen" | "@@noopen-dirs" => format!("{}\n", marker(&l.trim_end()[2..])),
+            _ => l.to_string(),
+        })
+        .collect();
+    super::read(format, &body, rc)
+}
+
+fn parse(format: &BackupFormat, body: &str, rc: Option<i32>) -> CopyReading {
+    read(format, body, rc).reading
+}
 use jiff::civil::Date;
 use proptest::prelude::*;
 
@@ -494,4 +512,26 @@ proptest! {
     fn name_times_never_panic(name in "[0-9TZ:+._ -]{0,40}") {
         let _ = name_time(&name);
     }
+}
+
+#[test]
+fn without_lsof_a_paused_backup_is_said_to_be_unprovable() {
+    let body = format!("{HEAD}1795900000 1795900100 10 f userdb.dump\n@@open\n@@noopen\n");
+    let r = read(&files(), &body, Some(0));
+    assert!(matches!(r.reading, CopyReading::Found(ref b) if b.len() == 1));
+    assert!(
+        r.notes.iter().any(|n| n.starts_with("neither lsof nor fuser")),
+        "{:?}",
+        r.notes
+    );
+    // fuser sees files: nothing to say about a file backup…
+    let body = format!("{HEAD}1795900000 1795900100 10 f userdb.dump\n@@open\n@@noopen-dirs\n");
+    assert!(read(&files(), &body, Some(0)).notes.is_empty());
+    // …but the newest backup being a directory tree, it cannot tell.
+    let body = format!("{HEAD}1795900000 1795900100 4096 d snap-1\n@@open\n@@noopen-dirs\n");
+    let r = read(&files(), &body, Some(0));
+    assert!(r.notes.iter().any(|n| n.starts_with("fuser cannot see")), "{:?}", r.notes);
+    // A tool printing the old plain marker cannot switch parts.
+    let body = format!("{HEAD}1795900000 1795900100 10 f a.dump\n@@noopen\n");
+    assert!(read(&files(), &body.replace("@@noopen", "@@VIGIE x PART noopen"), Some(0)).notes.is_empty());
 }
