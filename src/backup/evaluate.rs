@@ -71,8 +71,33 @@ pub struct DatasetReport {
     /// The worst case at the next failure: the dataset's interval plus the newest backup's
     /// own duration (when known). `None` without copies.
     pub worst_next_s: Option<u64>,
-    /// For each backup server: the loss window if it were lost (`None`: no backup left).
-    pub if_lost: Vec<(String, Option<u64>)>,
+    /// For each backup server: what the loss window would become if it were lost.
+    pub if_lost: Vec<IfLost>,
+}
+
+/// The loss window if one backup server were lost (SPEC §4 "if one backup server is lost").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IfLost {
+    pub host: String,
+    /// now − the newest capture on the other servers; `None` when they hold none (or were
+    /// not read: see `others_read`).
+    pub loss_window_s: Option<u64>,
+    /// Whether every other server was read: when not, a window is an upper bound and `None`
+    /// means unknown rather than "no backup left".
+    pub others_read: bool,
+}
+
+impl IfLost {
+    /// "backup-a lost → 21 h", "≤ 21 h" when a server was not read, "no backup", "unknown".
+    pub fn describe(&self) -> String {
+        let what = match (self.loss_window_s, self.others_read) {
+            (Some(w), true) => human(w),
+            (Some(w), false) => format!("≤ {}", human(w)),
+            (None, true) => "no backup".into(),
+            (None, false) => "unknown (not read)".into(),
+        };
+        format!("{} lost → {what}", self.host)
+    }
 }
 
 /// A capture up to this many seconds in the future is clock noise; beyond, it is not trusted.
@@ -149,16 +174,24 @@ pub fn evaluate(
     let loss_window_s = newest.as_ref().map(|b| age(b.captured_at));
 
     let servers = servers(ds);
-    let if_lost: Vec<(String, Option<u64>)> = servers
+    let if_lost: Vec<IfLost> = servers
         .iter()
         .map(|&h| {
-            let rest = credible
-                .iter()
-                .zip(&ds.copies)
-                .filter(|(_, c)| c.host != h)
-                .filter_map(|(b, _)| b.map(|b| b.captured_at))
+            let others = || {
+                credible
+                    .iter()
+                    .zip(&by_copy)
+                    .zip(&ds.copies)
+                    .filter(move |(_, c)| c.host != h)
+            };
+            let rest = others()
+                .filter_map(|((b, _), _)| b.map(|b| b.captured_at))
                 .max();
-            (h.to_string(), rest.map(age))
+            IfLost {
+                host: h.to_string(),
+                loss_window_s: rest.map(age),
+                others_read: others().all(|((_, r), _)| matches!(r, Some(Some(_)))),
+            }
         })
         .collect();
 
@@ -278,7 +311,7 @@ fn loss_window_check(
     ds: &Dataset,
     by_copy: &[Option<Option<&CopyReading>>],
     window: Option<u64>,
-    if_lost: &[(String, Option<u64>)],
+    if_lost: &[IfLost],
 ) -> Check {
     let id = format!("backup.{}.loss_window", ds.name);
     let max = ds.max_loss.as_secs();
@@ -328,13 +361,15 @@ fn loss_window_check(
     if !unread.is_empty() {
         summary.push_str(&format!(" ({} not read)", list(&unread)));
     }
-    for (host, lost) in if_lost {
-        match lost {
-            None => summary.push_str(&format!("; losing {host} would leave no backup")),
-            Some(l) if *l > max && *l > window => {
-                summary.push_str(&format!("; losing {host} would make it {}", human(*l)))
+    for lost in if_lost {
+        let host = &lost.host;
+        match (lost.loss_window_s, lost.others_read) {
+            (None, true) => summary.push_str(&format!("; losing {host} would leave no backup")),
+            (Some(l), true) if l > max && l > window => {
+                summary.push_str(&format!("; losing {host} would make it {}", human(l)))
             }
-            Some(_) => {}
+            // With a server not read, the figure is not known: the "not read" above says so.
+            _ => {}
         }
     }
     Check::new(id, state, summary).with_value(window as f64, "s")

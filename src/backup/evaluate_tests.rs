@@ -121,13 +121,9 @@ fn fresh_two_hourly_dump_is_ok() {
         "2 servers, dc2 outside production's dc1, every 2 h on each"
     );
     assert_eq!(r.worst_next_s, Some(7200));
-    assert_eq!(
-        r.if_lost,
-        vec![
-            ("backup-a".into(), Some(3600)),
-            ("backup-b".into(), Some(3120))
-        ]
-    );
+    let lost: Vec<String> = r.if_lost.iter().map(IfLost::describe).collect();
+    assert_eq!(lost, ["backup-a lost → 1 h", "backup-b lost → 52 min"]);
+    assert!(r.if_lost.iter().all(|l| l.others_read));
     // "next due 23:00" when the slot is later the same day.
     let r = eval(
         &ds,
@@ -165,7 +161,10 @@ fn json_has_the_spec_shape() {
             "value":3120.0,"unit":"s"})
     );
     assert_eq!(v["worst_next_s"], 7200);
-    assert_eq!(v["if_lost"], serde_json::json!([["backup-a", null]]));
+    assert_eq!(
+        v["if_lost"],
+        serde_json::json!([{"host":"backup-a","loss_window_s":null,"others_read":true}])
+    );
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     for k in [
         "name",
@@ -413,9 +412,12 @@ fn one_server_unreachable_still_gives_a_window() {
     );
     let lw = check(&r, "loss_window");
     assert_eq!(lw.state, State::Ok);
+    // Whether backup-b holds anything is not known: losing backup-a is not "no backup".
+    assert_eq!(lw.summary, "52 min of 2 h (backup-b not read)");
+    let lost: Vec<String> = r.if_lost.iter().map(IfLost::describe).collect();
     assert_eq!(
-        lw.summary,
-        "52 min of 2 h (backup-b not read); losing backup-a would leave no backup"
+        lost,
+        ["backup-a lost → unknown (not read)", "backup-b lost → 52 min"]
     );
     assert_eq!(r.state, State::Unknown);
 }

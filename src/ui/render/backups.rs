@@ -155,10 +155,7 @@ fn window_line(d: &DatasetReport, width: usize, theme: &Theme) -> Line<'static> 
     let lost: Vec<String> = d
         .if_lost
         .iter()
-        .map(|(h, w)| match w {
-            Some(w) => format!("{h} lost → {}", human(*w)),
-            None => format!("{h} lost → no backup"),
-        })
+        .map(|l| l.describe())
         .collect();
     // The restore-time estimate needs the throughput between the backup farm and the DRP
     // server, measured by a timed transfer (with the DRP runbooks): not known yet.
