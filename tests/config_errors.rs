@@ -397,6 +397,9 @@ fn example_config_documents_every_field() {
         "public_address:",
         "processes:",
         "services:",
+        "replication:",
+        "interfaces:",
+        "routes:",
         "[hosts.thresholds]:",
         "max_loss:",
         "restore:",
@@ -410,6 +413,11 @@ fn example_config_documents_every_field() {
         "password_file:",
         "command:",
         "grace:",
+        "production:",
+        "drp:",
+        "incident_after:",
+        "transfer_ssh:",
+        "throughput:",
     ] {
         assert!(
             text.contains(&format!("# {field}")) || text.contains(&format!("#   {field}")),
@@ -417,9 +425,6 @@ fn example_config_documents_every_field() {
         );
     }
     for later in [
-        "[[urls]]",
-        "[dnsbl]",
-        "[drp]",
         "[dns]",
         "[ticket]",
         "[runbooks]",

@@ -379,3 +379,106 @@ pattern = "files-*"
     );
     lab.sh("prod", "rm -rf /srv/www");
 }
+
+/// Real restic and borg repositories on the backup servers, with snapshots and archives
+/// dated to chosen capture times (`restic backup --time`, `borg create --timestamp`): the
+/// window is the newest snapshot's age; a borg checkpoint is no backup.
+#[test]
+fn restic_and_borg_repositories_are_read_for_real() {
+    let lab = Lab::require();
+    reset(&lab);
+    lab.sh(
+        "prod",
+        "rm -rf /srv/www && mkdir -p /srv/www && echo '<h1>lab</h1>' > /srv/www/index.html",
+    );
+    // restic on backup-b: two snapshots, 3 h 10 min and 70 min ago (host local time).
+    let restic_ages = [3 * HOUR + 10 * 60, 70 * 60];
+    let mut script = String::from(
+        "set -e; rm -rf /var/backups/userdb-restic /var/backups/restic.pass; \
+         echo lab-secret > /var/backups/restic.pass; \
+         export RESTIC_PASSWORD_FILE=/var/backups/restic.pass RESTIC_CACHE_DIR=/var/backups/.cache; \
+         restic init -q -r /var/backups/userdb-restic; \
+         mkdir -p /tmp/restic-src && echo data > /tmp/restic-src/users.sql; ",
+    );
+    for age in restic_ages {
+        script.push_str(&format!(
+            "restic backup -q -r /var/backups/userdb-restic --time \"$(date -d @{} '+%Y-%m-%d %H:%M:%S')\" /tmp/restic-src; ",
+            now() - age
+        ));
+    }
+    lab.sh("backup-b", &script);
+    // borg on backup-a: an archive 5 h ago and a newer checkpoint (an interrupted backup).
+    let utc = |age: i64| {
+        jiff::Timestamp::from_second(now() - age)
+            .unwrap()
+            .strftime("%Y-%m-%dT%H:%M:%S")
+            .to_string()
+    };
+    lab.sh(
+        "backup-a",
+        &format!(
+            "set -e; rm -rf /var/backups/files-borg; export BORG_BASE_DIR=/var/backups/.borg; \
+             borg init -e none /var/backups/files-borg; \
+             borg create --timestamp {old} /var/backups/files-borg::files-old /etc/hostname; \
+             borg create --timestamp {new} /var/backups/files-borg::files-new.checkpoint /etc/hostname",
+            old = utc(5 * HOUR),
+            new = utc(HOUR),
+        ),
+    );
+    let datasets = r#"
+[[datasets]]
+name = "userdb"
+max_loss = "2h"
+[[datasets.copies]]
+host = "backup-b"
+path = "/var/backups/userdb-restic"
+every = "2h"
+format = "restic"
+password_file = "/var/backups/restic.pass"
+
+[[datasets]]
+name = "files"
+max_loss = "24h"
+[[datasets.copies]]
+host = "backup-a"
+path = "/var/backups/files-borg"
+every = "24h"
+format = "borg"
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, doc) = check(&config_with(&lab, dir.path(), datasets));
+    let userdb = dataset(&doc, "userdb");
+    let window = userdb["loss_window_s"].as_i64().unwrap();
+    assert!(
+        (window - 70 * 60).abs() < 120,
+        "restic: window {window} s for a snapshot taken 70 min ago\n{userdb:#}"
+    );
+    assert_eq!(
+        check_of(userdb, "backup.userdb.backup-b")["state"],
+        "OK",
+        "{userdb:#}"
+    );
+    let files = dataset(&doc, "files");
+    let window = files["loss_window_s"].as_i64().unwrap();
+    assert!(
+        (window - 5 * HOUR).abs() < 120,
+        "borg: window {window} s: the checkpoint of 1 h ago is no backup, the archive of 5 h is\n{files:#}"
+    );
+    assert_eq!(
+        check_of(files, "backup.files.backup-a")["state"],
+        "OK",
+        "{files:#}"
+    );
+    // A wrong password is a reason, not a crash.
+    lab.sh("backup-b", "echo wrong > /var/backups/restic.pass");
+    let (_, doc) = check(&config_with(&lab, dir.path(), datasets));
+    let copy = check_of(dataset(&doc, "userdb"), "backup.userdb.backup-b");
+    assert_eq!(copy["state"], "UNKNOWN", "{copy:#}");
+    assert!(
+        copy["summary"].as_str().unwrap().contains("password"),
+        "{copy:#}"
+    );
+    lab.sh("backup-a", "rm -rf /var/backups/files-borg /var/backups/.borg");
+    lab.sh("backup-b", "rm -rf /var/backups/userdb-restic /var/backups/restic.pass /var/backups/.cache /tmp/restic-src");
+    lab.sh("prod", "rm -rf /srv/www");
+}

@@ -73,6 +73,9 @@ pub struct DatasetReport {
     pub worst_next_s: Option<u64>,
     /// For each backup server: what the loss window would become if it were lost.
     pub if_lost: Vec<IfLost>,
+    /// The restore-time estimate (SPEC §5), once a throughput is known (see
+    /// [`super::site::attach_rto`]).
+    pub rto: Option<super::rto::RtoEstimate>,
 }
 
 /// The loss window if one backup server were lost (SPEC §4 "if one backup server is lost").
@@ -218,6 +221,7 @@ pub fn evaluate(
         checks,
         worst_next_s,
         if_lost,
+        rto: None,
     }
 }
 

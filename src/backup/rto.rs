@@ -20,6 +20,8 @@ pub enum Import {
     Seconds(f64),
     /// The import's own throughput in bytes per second (of the backup's size).
     Throughput(f64),
+    /// A database import whose time is not known yet (no import measured).
+    Unknown,
 }
 
 /// A restore-time estimate.
@@ -83,7 +85,23 @@ pub fn estimate(bytes: Option<u64>, throughput: f64, import: Import) -> RtoEstim
         return unknown("restore time unknown: no throughput to the DRP server".into());
     }
     let copy = seconds(b as f64 / throughput);
+    if import == Import::Unknown {
+        return RtoEstimate {
+            bytes,
+            copy_s: copy,
+            import_s: None,
+            total_s: None,
+            state: State::Unknown,
+            summary: format!(
+                "copy {} at {}: {} + database import (not measured yet)",
+                size(b),
+                rate(throughput),
+                copy.map(human).unwrap_or_else(|| "?".into())
+            ),
+        };
+    }
     let import_s = match import {
+        Import::Unknown => None,
         Import::None => Some(0),
         Import::Seconds(s) if s.is_finite() => seconds(s),
         Import::Seconds(_) => None,
@@ -164,6 +182,17 @@ mod tests {
         // Exactly 3 h is still within.
         let e = estimate(Some(10_800), 1.0, Import::None);
         assert_eq!(e.state, State::Ok);
+    }
+
+    #[test]
+    fn an_unmeasured_import_leaves_the_total_unknown() {
+        let e = estimate(Some(10 * GIB), 100.0 * MIB, Import::Unknown);
+        assert_eq!((e.copy_s, e.import_s, e.total_s), (Some(103), None, None));
+        assert_eq!(e.state, State::Unknown);
+        assert_eq!(
+            e.summary,
+            "copy 10.0 GiB at 100 MiB/s: 103 s + database import (not measured yet)"
+        );
     }
 
     #[test]

@@ -66,6 +66,59 @@ pub fn evaluate_snapshots<'a>(
     evaluate_all(config, &readings, &notes, now)
 }
 
+/// Adds the restore-time estimate to each dataset: the newest backup's bytes over the
+/// throughput from the server holding it to the DRP server (measured from that server, else
+/// measured from another backup server, else `[drp] throughput`), plus the import.
+pub fn attach_rto(
+    config: &Config,
+    reports: &mut [DatasetReport],
+    measured: &super::throughput::Measurements,
+    now: jiff::Timestamp,
+) {
+    use super::rto::Import;
+    let configured = config.drp.as_ref().and_then(|d| d.throughput);
+    for report in reports.iter_mut() {
+        let Some(ds) = config.dataset(&report.name) else {
+            continue;
+        };
+        let from = report.newest.as_ref().map(|n| n.host.as_str());
+        let m = from
+            .and_then(|h| measured.by_host.get(h))
+            .or_else(|| measured.by_host.values().max_by_key(|m| m.at));
+        let (rate, source) = match (m, configured) {
+            (Some(m), _) => (
+                m.bytes_per_second(),
+                format!(
+                    "measured {} ago from {}",
+                    super::evaluate::human(now.duration_since(m.at).as_secs().max(0) as u64),
+                    m.from
+                ),
+            ),
+            (None, Some(c)) => (c, "configured".to_string()),
+            (None, None) => {
+                report.rto = Some(super::rto::RtoEstimate {
+                    bytes: report.newest.as_ref().and_then(|n| n.bytes),
+                    copy_s: None,
+                    import_s: None,
+                    total_s: None,
+                    state: crate::checks::State::Unknown,
+                    summary: "throughput to the DRP server not measured yet".into(),
+                });
+                continue;
+            }
+        };
+        let import = match ds.restore {
+            Some(super::model::Restore::Postgresql { .. } | super::model::Restore::Mysql { .. }) => {
+                Import::Unknown
+            }
+            _ => Import::None,
+        };
+        let mut e = super::rto::estimate_dataset(report, rate, import);
+        e.summary = format!("{} ({source})", e.summary);
+        report.rto = Some(e);
+    }
+}
+
 /// Every dataset, from the copy readings gathered so far (by copy id; a missing id means its
 /// host has not been read).
 pub fn evaluate_all(

@@ -4,6 +4,8 @@
 //! host's refresh; each task owns its host's evaluation memory (CPU samples, SMART counters).
 
 pub mod engine;
+pub mod measure;
+pub mod site;
 
 use crate::backup::model::CopyReading;
 use crate::checks::{self, Check, ExecTiming, HostMemory, State};

@@ -24,9 +24,19 @@ use std::time::Duration;
 use toml::de::{DeTable, DeValue};
 
 /// The top-level tables this version understands.
-const SECTIONS: &[&str] = &["site", "ssh", "ui", "thresholds", "hosts", "datasets"];
+const SECTIONS: &[&str] = &[
+    "site",
+    "ssh",
+    "ui",
+    "thresholds",
+    "hosts",
+    "datasets",
+    "urls",
+    "dnsbl",
+    "drp",
+];
 /// Tables the specification describes that later versions will read.
-const LATER_SECTIONS: &[&str] = &["urls", "dnsbl", "drp", "dns", "ticket", "runbooks"];
+const LATER_SECTIONS: &[&str] = &["dns", "ticket", "runbooks"];
 
 /// What loading needs from the machine it runs on; tests provide their own.
 pub(crate) struct Env<'a> {
@@ -100,6 +110,9 @@ pub(crate) fn parse_with(text: &str, path: &Path, env: &Env) -> Result<Config, C
             "ui" => sections.ui = Some(value),
             "hosts" => sections.hosts = Some(value),
             "datasets" => sections.datasets = Some(value),
+            "urls" => sections.urls = Some(value),
+            "dnsbl" => sections.dnsbl = Some(value),
+            "drp" => sections.drp = Some(value),
             _ => {
                 let mut msg = format!(
                     "unknown field `{name}`, expected one of {}",
@@ -238,6 +251,26 @@ pub(crate) fn parse_with(text: &str, path: &Path, env: &Env) -> Result<Config, C
         None => Vec::new(),
     };
 
+    // [[urls]] (their `via` names [[hosts]] entries) and [dnsbl].
+    let urls = match sections.urls {
+        Some(v) => {
+            let known = KnownHosts {
+                names: drafts.iter().map(|d| d.name.as_str()).collect(),
+                unreadable: &unreadable,
+            };
+            super::urls::check_urls(v, &known, env, &base, &mut p)
+        }
+        None => Vec::new(),
+    };
+    let dnsbl = sections
+        .dnsbl
+        .and_then(|v| super::urls::check_dnsbl(v, &mut p));
+
+    // [drp] names the production and DRP [[hosts]] entries.
+    let drp = sections
+        .drp
+        .and_then(|v| super::drp::check_drp(v, &drafts, &mut p));
+
     // OpenSSH resolution and jumps need valid [ssh] settings.
     let hosts = match &ssh {
         Some(ssh) => {
@@ -268,6 +301,7 @@ pub(crate) fn parse_with(text: &str, path: &Path, env: &Env) -> Result<Config, C
         None => Vec::new(),
     };
 
+    let dnsbl = dnsbl.map(|d| super::urls::finish_dnsbl(d, &hosts));
     match (site, ssh) {
         (Some(site), Some(ssh)) if p.is_empty() => Ok(Config {
             path: path.to_path_buf(),
@@ -283,6 +317,9 @@ pub(crate) fn parse_with(text: &str, path: &Path, env: &Env) -> Result<Config, C
             ui,
             hosts,
             datasets,
+            urls,
+            dnsbl,
+            drp,
         }),
         _ => Err(ConfigError::new(path, p.list)),
     }
@@ -308,6 +345,9 @@ struct Sections<'i> {
     ui: Option<Spanned<DeValue<'i>>>,
     hosts: Option<Spanned<DeValue<'i>>>,
     datasets: Option<Spanned<DeValue<'i>>>,
+    urls: Option<Spanned<DeValue<'i>>>,
+    dnsbl: Option<Spanned<DeValue<'i>>>,
+    drp: Option<Spanned<DeValue<'i>>>,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 
 mod apps;
 mod datasets;
+mod drp;
 mod error;
 mod fields;
 mod jumps;
@@ -17,11 +18,14 @@ mod load;
 pub mod openssh;
 mod raw;
 mod thresholds;
+mod urls;
 mod values;
 
 pub use apps::{HostApps, REPLICATION_KINDS, SERVICES};
 pub use datasets::default_grace;
+pub use drp::{DrpSettings, rate};
 pub use error::{ConfigError, Location, Problem};
+pub use urls::{ContentMatch, Dnsbl, MAX_REDIRECTS, UrlTest};
 pub use values::{expand_path, format_duration, parse_duration};
 
 use crate::backup::model::Dataset;
@@ -237,6 +241,12 @@ pub struct Config {
     /// `[[datasets]]` in file order (SPEC §5): names unique, at least one copy each, every
     /// copy on a supervised host.
     pub datasets: Vec<Dataset>,
+    /// `[[urls]]` in file order (SPEC §4): names unique, `via` hosts known.
+    pub urls: Vec<UrlTest>,
+    /// `[dnsbl]`, if the file has one.
+    pub dnsbl: Option<Dnsbl>,
+    /// `[drp]`, if the file has one (SPEC §6).
+    pub drp: Option<DrpSettings>,
 }
 
 impl Config {

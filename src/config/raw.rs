@@ -123,3 +123,30 @@ pub struct RawCopy {
     pub password_file: Option<Spanned<String>>,
     pub grace: Option<Spanned<Loose>>,
 }
+
+/// One `[[urls]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUrl {
+    pub name: Spanned<String>,
+    pub url: Spanned<String>,
+    pub expect: Option<Spanned<Vec<Spanned<Loose>>>>,
+    pub contains: Option<Spanned<String>>,
+    pub regex: Option<Spanned<String>>,
+    pub warn: Option<Spanned<Loose>>,
+    pub crit: Option<Spanned<Loose>>,
+    pub timeout: Option<Spanned<Loose>>,
+    pub via: Option<Spanned<String>>,
+    pub ca_file: Option<Spanned<String>>,
+    pub follow_redirects: Option<bool>,
+}
+
+/// `[dnsbl]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDnsbl {
+    pub resolver: Spanned<String>,
+    pub zones: Spanned<Vec<Spanned<String>>>,
+    pub addresses: Option<Vec<Spanned<String>>>,
+    pub every: Option<Spanned<Loose>>,
+}

@@ -90,7 +90,11 @@ impl SiteReport {
                 }
             })
             .collect();
-        let datasets = crate::backup::site::evaluate_snapshots(config, snapshots.iter(), now);
+        let mut datasets = crate::backup::site::evaluate_snapshots(config, snapshots.iter(), now);
+        let measured = crate::backup::throughput::Measurements::path(&config.site.name)
+            .map(|p| crate::backup::throughput::Measurements::load(&p))
+            .unwrap_or_default();
+        crate::backup::site::attach_rto(config, &mut datasets, &measured, now);
         let state = crate::checks::worst(
             hosts
                 .iter()

@@ -23,6 +23,8 @@ pub enum Action {
     Pause,
     /// Demo only: switch a simulated fault on or off.
     DemoFault(Fault),
+    /// Time a transfer from each backup server to the DRP server (restore-time estimate).
+    MeasureThroughput,
 }
 
 /// A key as the table names it.
@@ -40,6 +42,9 @@ pub struct Binding {
     pub action: Action,
     pub help: &'static str,
     pub demo_only: bool,
+    /// It acts on the site (loads a server or the network): never offered under
+    /// `--read-only`.
+    pub acts: bool,
 }
 
 const fn bind(
@@ -54,6 +59,24 @@ const fn bind(
         action,
         help,
         demo_only: false,
+        acts: false,
+    }
+}
+
+/// A key that acts on the site: hidden and inert under `--read-only`.
+const fn act(
+    keys: &'static [Key],
+    label: &'static str,
+    action: Action,
+    help: &'static str,
+) -> Binding {
+    Binding {
+        keys,
+        label,
+        action,
+        help,
+        demo_only: false,
+        acts: true,
     }
 }
 
@@ -69,6 +92,7 @@ const fn demo(
         action: Action::DemoFault(fault),
         help,
         demo_only: true,
+        acts: false,
     }
 }
 
@@ -160,6 +184,12 @@ pub const BINDINGS: &[Binding] = &[
         Action::Pause,
         "pause the display (collection goes on) / resume",
     ),
+    act(
+        &[Char('T')],
+        "T",
+        Action::MeasureThroughput,
+        "Backups: time a transfer from each backup server to the DRP server (RTO)",
+    ),
     bind(&[Char('?')], "?", Action::Help, "this help"),
     bind(&[Char('q'), Ctrl('c')], "q", Action::Quit, "quit"),
     demo(
@@ -194,11 +224,13 @@ fn matches(key: Key, event: &KeyEvent) -> bool {
     }
 }
 
-/// The action of a key press, from the table. Demo keys only act in the demo.
-pub fn action_for(event: &KeyEvent, demo_mode: bool) -> Option<Action> {
+/// The action of a key press, from the table. Demo keys only act in the demo; keys that act
+/// on the site never under `--read-only`.
+pub fn action_for(event: &KeyEvent, demo_mode: bool, read_only: bool) -> Option<Action> {
     BINDINGS
         .iter()
         .filter(|b| demo_mode || !b.demo_only)
+        .filter(|b| !(read_only && b.acts))
         .find(|b| b.keys.iter().any(|k| matches(*k, event)))
         .map(|b| b.action)
 }
@@ -224,11 +256,24 @@ mod tests {
 
     #[test]
     fn demo_keys_do_nothing_outside_the_demo() {
-        assert_eq!(action_for(&key(KeyCode::Char('X')), false), None);
+        assert_eq!(action_for(&key(KeyCode::Char('X')), false, false), None);
         assert_eq!(
-            action_for(&key(KeyCode::Char('X')), true),
+            action_for(&key(KeyCode::Char('X')), true, false),
             Some(Action::DemoFault(Fault::ProductionDark))
         );
+    }
+
+    #[test]
+    fn read_only_offers_no_action() {
+        let t = key(KeyCode::Char('T'));
+        assert_eq!(action_for(&t, false, false), Some(Action::MeasureThroughput));
+        assert_eq!(action_for(&t, false, true), None);
+        for b in BINDINGS.iter().filter(|b| !b.acts) {
+            assert!(
+                !matches!(b.action, Action::MeasureThroughput),
+                "an action key must be marked `acts`"
+            );
+        }
     }
 
     #[test]
@@ -247,7 +292,7 @@ mod tests {
             (KeyCode::Char('p'), Action::Pause),
             (KeyCode::Char('q'), Action::Quit),
         ] {
-            assert_eq!(action_for(&key(code), false), Some(action), "{code:?}");
+            assert_eq!(action_for(&key(code), false, false), Some(action), "{code:?}");
         }
     }
 }

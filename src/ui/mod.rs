@@ -41,9 +41,13 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<()> {
         collect::transport_options(&config, opts.accept_new),
     ));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<HostSnapshot>();
-    let engine = Engine::spawn(config.clone(), pool, tx);
+    let engine = Engine::spawn(config.clone(), pool.clone(), tx);
+    let (measure_tx, mut measure_rx) = tokio::sync::mpsc::unbounded_channel();
 
     let mut state = ConsoleState::new(&config, opts.read_only, terminal::operator());
+    if let Some(path) = crate::backup::throughput::Measurements::path(&config.site.name) {
+        state.throughput = crate::backup::throughput::Measurements::load(&path);
+    }
     if let Some(faults) = &opts.demo {
         state.demo = Some(demo_switches(faults));
     }
@@ -77,6 +81,9 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<()> {
                                 state.demo = Some(demo_switches(faults));
                             }
                         }
+                        Effect::MeasureThroughput => {
+                            collect::measure::spawn(config.clone(), pool.clone(), measure_tx.clone());
+                        }
                         Effect::None => {}
                     }
                     dirty = true;
@@ -104,6 +111,11 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<()> {
                     state.refresh_datasets();
                     dirty = true;
                 }
+            }
+            Some(event) = measure_rx.recv() => {
+                state.on_measure(event);
+                state.refresh_datasets();
+                dirty = true;
             }
             _ = jump_host.tick() => {
                 state.console = Some(console_host.sample());

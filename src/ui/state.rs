@@ -44,14 +44,42 @@ impl Screen {
 pub enum Pane {
     Hardware,
     System,
+    Applications,
+    Replication,
+    Network,
 }
 
 impl Pane {
     pub fn next(self) -> Pane {
         match self {
             Pane::Hardware => Pane::System,
-            Pane::System => Pane::Hardware,
+            Pane::System => Pane::Applications,
+            Pane::Applications => Pane::Replication,
+            Pane::Replication => Pane::Network,
+            Pane::Network => Pane::Hardware,
         }
+    }
+
+    /// Whether a check of this id is shown in this pane (URL tests go with the applications;
+    /// what is not hardware, application or network is the system's).
+    pub fn holds(self, id: &str) -> bool {
+        let of = if id.starts_with("hardware.") {
+            Pane::Hardware
+        } else if id.starts_with("app.replication.") {
+            Pane::Replication
+        } else if id.starts_with("app.") {
+            Pane::Applications
+        } else if id.starts_with("network.") {
+            Pane::Network
+        } else {
+            Pane::System
+        };
+        of == self
+    }
+
+    /// Hardware and System are always shown; the others only when the host has such checks.
+    pub fn always_shown(self) -> bool {
+        matches!(self, Pane::Hardware | Pane::System)
     }
 }
 
@@ -195,6 +223,12 @@ pub struct ConsoleState {
     pub config: std::sync::Arc<Config>,
     /// Every dataset as of `now`.
     pub datasets: Vec<crate::backup::evaluate::DatasetReport>,
+    /// Throughputs to the DRP server measured so far (kept in the state directory).
+    pub throughput: crate::backup::throughput::Measurements,
+    /// A throughput measurement in progress or just ended: what to say about it.
+    pub measuring: Option<String>,
+    /// Backup servers whose last measurement failed, and why.
+    pub measure_errors: Vec<(String, String)>,
 }
 
 impl ConsoleState {
@@ -238,7 +272,65 @@ impl ConsoleState {
             demo: None,
             config: std::sync::Arc::new(config.clone()),
             datasets: Vec::new(),
+            throughput: Default::default(),
+            measuring: None,
+            measure_errors: Vec::new(),
         }
+    }
+
+    /// Tab on the Host screen: the next pane the selected host shows.
+    pub fn next_pane(&mut self) {
+        let ids: Vec<String> = self
+            .selected_host()
+            .and_then(|h| h.last_good.as_ref().or(h.latest.as_ref()))
+            .map(|s| s.checks.iter().map(|c| c.id.clone()).collect())
+            .unwrap_or_default();
+        let mut pane = self.pane;
+        for _ in 0..5 {
+            pane = pane.next();
+            if pane.always_shown() || ids.iter().any(|id| pane.holds(id)) {
+                break;
+            }
+        }
+        self.pane = pane;
+    }
+
+    /// A step of the throughput measurement.
+    pub fn on_measure(&mut self, event: crate::collect::measure::MeasureEvent) {
+        use crate::collect::measure::MeasureEvent;
+        use crate::ui::strings::MEASURING;
+        match event {
+            MeasureEvent::From(host) => {
+                self.measuring = Some(format!("{MEASURING}: from {host}…"));
+                self.measure_errors.retain(|(h, _)| *h != host);
+            }
+            MeasureEvent::Result(host, Ok(m)) => {
+                self.throughput.by_host.insert(host, m);
+            }
+            MeasureEvent::Result(host, Err(e)) => {
+                self.measure_errors.push((host, crate::text::sanitize(&e)));
+            }
+            MeasureEvent::Done => {
+                self.measuring = if self.measure_errors.is_empty() {
+                    Some("throughput measured".into())
+                } else {
+                    Some(format!(
+                        "throughput: {}",
+                        self.measure_errors
+                            .iter()
+                            .map(|(_, e)| e.as_str())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ))
+                };
+            }
+        }
+    }
+
+    /// Whether `T` (measure the throughput to the DRP server) is offered: a `[drp]` section
+    /// and backups to restore, and not under `--read-only` (it loads the network).
+    pub fn can_measure(&self) -> bool {
+        !self.read_only && self.config.drp.is_some() && !self.config.datasets.is_empty()
     }
 
     /// Whether the demo's fault keys are offered: in the demo, and not under `--read-only`,
@@ -266,6 +358,7 @@ impl ConsoleState {
             self.hosts.iter().filter_map(|h| h.latest.as_ref()),
             self.now,
         );
+        crate::backup::site::attach_rto(&self.config, &mut self.datasets, &self.throughput, self.now);
     }
 
     /// A new snapshot from a collector (held back while paused).

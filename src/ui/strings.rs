@@ -22,6 +22,9 @@ pub const NO_HOST_SELECTED: &str =
     "No host selected: pick one on the Overview (1) and press Enter.";
 pub const PANE_HARDWARE: &str = "Hardware";
 pub const PANE_SYSTEM: &str = "System";
+pub const PANE_APPLICATIONS: &str = "Applications";
+pub const PANE_REPLICATION: &str = "Replication";
+pub const PANE_NETWORK: &str = "Network";
 pub const NOTHING_HERE: &str = "no check";
 pub const UNREACHABLE_SINCE: &str = "unreachable; readings below are from";
 pub const HOST_KEY_ALERT: &str =
@@ -57,3 +60,9 @@ pub const JOURNAL_EMPTY: &[&str] = &[
     "",
     "Every DRP run will be journaled here (and by `vigie journal`) once runbooks exist.",
 ];
+
+// The throughput measurement (Backups screen, `T`).
+pub const MEASURING: &str = "measuring the throughput to the DRP server";
+pub const NO_DRP_SECTION: &str =
+    "T needs a [drp] section (production, drp, transfer_ssh) and [[datasets]] in the configuration";
+pub const MEASURE_HINT: &str = "measure the throughput to the DRP server";

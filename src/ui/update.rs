@@ -12,6 +12,7 @@ pub enum Effect {
     Quit,
     RefreshNow,
     ToggleFault(crate::demo::Fault),
+    MeasureThroughput,
 }
 
 const PAGE: usize = 10;
@@ -25,12 +26,12 @@ pub fn on_key(state: &mut ConsoleState, key: &KeyEvent) -> Effect {
     if state.help {
         // Any key closes the help; the quit keys still quit.
         state.help = false;
-        return match action_for(key, state.demo_keys()) {
+        return match action_for(key, state.demo_keys(), state.read_only) {
             Some(Action::Quit) => Effect::Quit,
             _ => Effect::None,
         };
     }
-    let Some(action) = action_for(key, state.demo_keys()) else {
+    let Some(action) = action_for(key, state.demo_keys(), state.read_only) else {
         return Effect::None;
     };
     apply(state, action)
@@ -45,7 +46,7 @@ pub fn apply(state: &mut ConsoleState, action: Action) -> Effect {
         }
         Action::NextPane => {
             if state.screen == Screen::Host {
-                state.pane = state.pane.next();
+                state.next_pane();
                 state.scroll = 0;
             }
         }
@@ -73,6 +74,22 @@ pub fn apply(state: &mut ConsoleState, action: Action) -> Effect {
         Action::RefreshNow => return Effect::RefreshNow,
         Action::Pause => state.set_paused(!state.paused),
         Action::DemoFault(f) => return Effect::ToggleFault(f),
+        Action::MeasureThroughput => {
+            state.screen = Screen::Backups;
+            if state.read_only {
+                // Unreachable through the key table; kept as a second lock.
+                return Effect::None;
+            }
+            if !state.can_measure() {
+                state.measuring = Some(crate::ui::strings::NO_DRP_SECTION.into());
+                return Effect::None;
+            }
+            if state.measuring.as_deref().is_some_and(|m| m.starts_with(crate::ui::strings::MEASURING)) {
+                return Effect::None;
+            }
+            state.measuring = Some(format!("{}…", crate::ui::strings::MEASURING));
+            return Effect::MeasureThroughput;
+        }
     }
     state.clamp_selection();
     Effect::None

@@ -9,7 +9,7 @@ set -euo pipefail
 # postgresql (Debian 12: postgresql-15) and postgresql-client: the lab's database on prod (lab.sh pg-start).
 PACKAGES=(openssh-server openssh-client iproute2 util-linux procps rsync smartmontools quota coreutils tmux
     postgresql postgresql-client
-    restic borgbackup)
+    restic borgbackup lsof)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

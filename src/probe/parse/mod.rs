@@ -4,6 +4,7 @@
 //! the input (each module has a proptest feeding it arbitrary strings). Text that ends up in
 //! a summary is passed through [`clean`] so that no control character reaches a terminal.
 
+pub mod apps;
 pub mod backup;
 pub mod clock;
 pub mod cpu;
@@ -12,8 +13,10 @@ pub mod host;
 pub mod loadavg;
 pub mod mdstat;
 pub mod meminfo;
+pub mod net;
 pub mod procs;
 pub mod quota;
+pub mod repl;
 pub mod smart;
 pub mod timesync;
 pub mod uptime;

@@ -40,7 +40,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme
                 .take(d.copies.len())
                 .filter(|c| c.state != State::Ok)
                 .count();
-            d.copies.len() + reasons + 3
+            d.copies.len() + reasons + 4
         })
         .sum();
     let copies: usize = state.config.datasets.iter().map(|d| d.copies.len()).sum();
@@ -58,6 +58,18 @@ fn datasets(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme) 
         .borders(Borders::ALL)
         .border_style(theme.style(Role::Border))
         .title(Line::styled(" Datasets ", theme.style(Role::Title)));
+    // The measurement's progress or outcome, else the key that starts it (when offered).
+    let block = match (&state.measuring, state.can_measure()) {
+        (Some(m), _) => block.title(Line::styled(
+            format!(" {} ", fit(m, usize::from(area.width).saturating_sub(14))),
+            theme.style(Role::Muted),
+        )),
+        (None, true) => block.title(Line::styled(
+            format!(" T {} ", crate::ui::strings::MEASURE_HINT),
+            theme.style(Role::Muted),
+        )),
+        (None, false) => block,
+    };
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = usize::from(inner.width);
@@ -71,6 +83,18 @@ fn datasets(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme) 
     }
     for d in &state.datasets {
         lines.push(window_line(d, width, theme));
+        if let Some(rto) = &d.rto {
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!(" {} ", state_word(rto.state)),
+                    state_style(theme, rto.state),
+                ),
+                Span::styled(
+                    fit(&format!("   RTO {}", rto.summary), width.saturating_sub(6)),
+                    theme.style(Role::Text),
+                ),
+            ]));
+        }
         for (i, c) in d.copies.iter().enumerate() {
             let copy = state
                 .config
@@ -157,12 +181,7 @@ fn window_line(d: &DatasetReport, width: usize, theme: &Theme) -> Line<'static> 
         .iter()
         .map(|l| l.describe())
         .collect();
-    // The restore-time estimate needs the throughput between the backup farm and the DRP
-    // server, measured by a timed transfer (with the DRP runbooks): not known yet.
-    let rest = format!(
-        "  worst at next failure {worst}   if {}   RTO: throughput not measured yet",
-        lost.join(", ")
-    );
+    let rest = format!("  worst at next failure {worst}   if {}", lost.join(", "));
     Line::from(vec![
         Span::styled(format!(" {:<10}", d.name), theme.style(Role::Title)),
         Span::styled(

@@ -13,6 +13,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme
     let bindings: Vec<_> = BINDINGS
         .iter()
         .filter(|b| state.demo_keys() || !b.demo_only)
+        .filter(|b| !(state.read_only && b.acts))
         .collect();
     let label_w = bindings
         .iter()

@@ -6,7 +6,8 @@ use crate::ui::state::{ConsoleState, HostView, Pane};
 use crate::ui::strings as s;
 use crate::ui::theme::{Role, Theme};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Rect, Spacing};
+use ratatui::symbols::merge::MergeStrategy;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Sparkline};
 
@@ -21,7 +22,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme
         );
         return;
     };
-    let [head, graphs, panes] = Layout::vertical([
+    let [head, graphs, body] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Length(4),
         Constraint::Min(3),
@@ -31,43 +32,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme
     sparklines(frame, graphs, host, theme);
 
     let checks = host.checks();
-    let hardware: Vec<&Check> = checks
-        .iter()
-        .copied()
-        .filter(|c| c.id.starts_with("hardware."))
-        .collect();
-    let system: Vec<&Check> = checks
-        .iter()
-        .copied()
-        .filter(|c| !c.id.starts_with("hardware."))
-        .collect();
-    let wide = panes.width >= 110;
-    let [hw_area, sys_area] = if wide {
-        Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(panes)
-    } else {
-        let hw_h = (hardware.len().max(1) as u16 + 2)
-            .min(panes.height / 3)
-            .max(3);
-        Layout::vertical([Constraint::Length(hw_h), Constraint::Min(3)]).areas(panes)
-    };
-    pane(
-        frame,
-        hw_area,
-        s::PANE_HARDWARE,
-        &hardware,
-        state.pane == Pane::Hardware,
-        state,
-        theme,
-    );
-    pane(
-        frame,
-        sys_area,
-        s::PANE_SYSTEM,
-        &system,
-        state.pane == Pane::System,
-        state,
-        theme,
-    );
+    panes(frame, body, &checks, state, theme);
 }
 
 fn header(frame: &mut Frame, area: Rect, state: &ConsoleState, host: &HostView, theme: &Theme) {
@@ -159,54 +124,304 @@ fn sparklines(frame: &mut Frame, area: Rect, host: &HostView, theme: &Theme) {
     }
 }
 
-fn pane(
-    frame: &mut Frame,
-    area: Rect,
-    title: &str,
-    checks: &[&Check],
+/// The panes of the Host screen: a host's checks grouped by id prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Group {
+    Hardware,
+    System,
+    Applications,
+    Replication,
+    Network,
+}
+
+impl Group {
+    /// The pane a check belongs to. URL tests (`app.url.*`) go with the applications;
+    /// whatever is not hardware, application or network is the system's.
+    fn of(id: &str) -> Group {
+        if id.starts_with("hardware.") {
+            Group::Hardware
+        } else if id.starts_with("app.replication.") {
+            Group::Replication
+        } else if id.starts_with("app.") {
+            Group::Applications
+        } else if id.starts_with("network.") {
+            Group::Network
+        } else {
+            Group::System
+        }
+    }
+
+    /// What every id of the pane starts with: the pane's title says it, the lines do not
+    /// repeat it (`network.interface.eth0` reads `interface.eth0` under Network).
+    fn prefix(self) -> &'static str {
+        match self {
+            Group::Hardware => "hardware.",
+            Group::System => "system.",
+            Group::Applications => "app.",
+            Group::Replication => "app.replication.",
+            Group::Network => "network.",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Group::Hardware => s::PANE_HARDWARE,
+            Group::System => s::PANE_SYSTEM,
+            Group::Applications => s::PANE_APPLICATIONS,
+            Group::Replication => s::PANE_REPLICATION,
+            Group::Network => s::PANE_NETWORK,
+        }
+    }
+
+    /// Hardware and System are shown even empty (a host always has system checks; "no
+    /// check" under Hardware says there is nothing to watch); the others only when the host
+    /// has such checks.
+    fn always(self) -> bool {
+        matches!(self, Group::Hardware | Group::System)
+    }
+
+    /// The pane Tab focuses (`ui::state::Pane`).
+    fn focused(self, state: &ConsoleState) -> bool {
+        matches!(
+            (state.pane, self),
+            (Pane::Hardware, Group::Hardware)
+                | (Pane::System, Group::System)
+                | (Pane::Applications, Group::Applications)
+                | (Pane::Replication, Group::Replication)
+                | (Pane::Network, Group::Network)
+        )
+    }
+}
+
+/// One pane to draw: its checks worst first (after the focused pane's scroll).
+struct PaneData<'a> {
+    group: Group,
+    checks: Vec<&'a Check>,
+    /// Lines scrolled off the top.
+    skipped: usize,
     focused: bool,
-    state: &ConsoleState,
-    theme: &Theme,
-) {
-    let worst = crate::checks::worst(checks.iter().map(|c| c.state));
-    let border = if focused {
+}
+
+impl PaneData<'_> {
+    fn worst(&self) -> State {
+        crate::checks::worst(self.checks.iter().map(|c| c.state))
+    }
+
+    /// The states of the lines it would show, in order ("no check" counts as one OK line).
+    fn line_states(&self) -> Vec<State> {
+        if self.checks.is_empty() && self.skipped == 0 {
+            return vec![State::Ok];
+        }
+        self.checks
+            .iter()
+            .skip(self.skipped)
+            .map(|c| c.state)
+            .collect()
+    }
+}
+
+fn panes(frame: &mut Frame, area: Rect, checks: &[&Check], state: &ConsoleState, theme: &Theme) {
+    let all = [
+        Group::Hardware,
+        Group::System,
+        Group::Applications,
+        Group::Replication,
+        Group::Network,
+    ];
+    let data: Vec<PaneData> = all
+        .into_iter()
+        .filter_map(|group| {
+            let mut mine: Vec<&Check> = checks
+                .iter()
+                .copied()
+                .filter(|c| Group::of(&c.id) == group)
+                .collect();
+            if mine.is_empty() && !group.always() {
+                return None;
+            }
+            mine.sort_by_key(|c| std::cmp::Reverse(c.state.severity()));
+            let focused = group.focused(state);
+            let skipped = if focused {
+                state.scroll.min(mine.len().saturating_sub(1))
+            } else {
+                0
+            };
+            Some(PaneData {
+                group,
+                checks: mine,
+                skipped,
+                focused,
+            })
+        })
+        .collect();
+    // Wide: the system's many checks on the right, the other panes stacked on the left.
+    let columns: Vec<(Rect, Vec<&PaneData>)> = if area.width >= 110 {
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)])
+                .areas(area);
+        vec![
+            (
+                left,
+                data.iter().filter(|p| p.group != Group::System).collect(),
+            ),
+            (
+                right,
+                data.iter().filter(|p| p.group == Group::System).collect(),
+            ),
+        ]
+    } else {
+        vec![(area, data.iter().collect())]
+    };
+    for (rect, column) in columns {
+        let wants: Vec<(Vec<State>, bool)> = column
+            .iter()
+            .map(|p| (p.line_states(), p.focused))
+            .collect();
+        let rows = allocate(rect.height, &wants);
+        let shown: Vec<(&PaneData, u16)> = column
+            .iter()
+            .copied()
+            .zip(rows)
+            .filter(|(_, r)| *r > 0)
+            .collect();
+        // Each pane's top border is the previous one's bottom border.
+        let areas = Layout::vertical(shown.iter().map(|(_, r)| Constraint::Length(*r)))
+            .spacing(Spacing::Overlap(1))
+            .split(rect);
+        for ((p, _), a) in shown.iter().zip(areas.iter()) {
+            pane(frame, *a, p, theme);
+        }
+    }
+}
+
+/// Rows for each pane of a column of `height` rows, given the states of the lines each one
+/// would show (worst first) and whether it has the focus. Stacked panes share their borders:
+/// a pane costs its title row and one row per line, the column one row more for its bottom
+/// border. A pane gets 0 rows (not shown: a tiny terminal only), 2 (its title alone), or
+/// k + 2 (k lines). Lines are handed out by priority, not by pane: every WARN or CRIT line of
+/// the host before any OK line; then the panes' first lines before their second ones, so
+/// that a long pane does not push the others out. Rows left over go to the last pane.
+fn allocate(height: u16, panes: &[(Vec<State>, bool)]) -> Vec<u16> {
+    let n = panes.len();
+    let mut rows = vec![0u16; n];
+    if height < 2 || n == 0 {
+        return rows;
+    }
+    let worst = |i: usize| crate::checks::worst(panes[i].0.iter().copied()).severity();
+    // Pane priority: worst first, then the focused one, then display order.
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(worst(i)), !panes[i].1, i));
+    let mut open = vec![false; n];
+    let mut left = height - 1;
+    for &i in &order {
+        if left > 0 {
+            open[i] = true;
+            left -= 1;
+        }
+    }
+    let rank_of = |i: usize| order.iter().position(|&o| o == i).unwrap_or(i);
+    let mut lines: Vec<(std::cmp::Reverse<u8>, usize, usize, usize)> = panes
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (states, _))| {
+            states
+                .iter()
+                .enumerate()
+                .map(move |(k, st)| (std::cmp::Reverse(st.severity()), k, i))
+        })
+        .map(|(sev, k, i)| (sev, k, rank_of(i), i))
+        .collect();
+    lines.sort();
+    let mut shown = vec![0u16; n];
+    let mut closed = vec![false; n];
+    for (_, k, _, i) in lines {
+        // A pane shows a prefix of its lines: once one is refused, the rest are too.
+        if !open[i] || closed[i] || usize::from(shown[i]) != k || left == 0 {
+            closed[i] = true;
+            continue;
+        }
+        left -= 1;
+        shown[i] += 1;
+    }
+    for i in 0..n {
+        if open[i] {
+            rows[i] = shown[i] + 2;
+        }
+    }
+    if let Some(last) = (0..n).rev().find(|&i| open[i]) {
+        rows[last] += left;
+    }
+    rows
+}
+
+fn pane(frame: &mut Frame, area: Rect, p: &PaneData, theme: &Theme) {
+    let worst = p.worst();
+    let border = if p.focused {
         theme.style(Role::BorderFocus)
     } else {
         theme.style(Role::Border)
     };
-    let marker = if focused { "▶ " } else { "" };
-    let block = Block::default()
+    let marker = if p.focused { "▶ " } else { "" };
+    let mut title = vec![
+        Span::styled(
+            format!(" {marker}{} ", p.group.title()),
+            theme.style(Role::Title),
+        ),
+        Span::styled(
+            format!("{} ", state_word(worst).trim_end()),
+            state_style(theme, worst),
+        ),
+    ];
+    let capacity = usize::from(area.height.saturating_sub(2));
+    if capacity == 0 {
+        // No room for a line: the title says how many checks it stands for.
+        let what = match p.checks.len() {
+            0 => s::NOTHING_HERE.to_string(),
+            1 => "1 check".to_string(),
+            n => format!("{n} checks"),
+        };
+        title.push(Span::styled(format!("· {what} "), theme.style(Role::Muted)));
+    }
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(border)
-        .title(Line::from(vec![
-            Span::styled(format!(" {marker}{title} "), theme.style(Role::Title)),
-            Span::styled(
-                format!("{} ", state_word(worst).trim_end()),
-                state_style(theme, worst),
-            ),
-        ]));
+        .merge_borders(MergeStrategy::Exact)
+        .title(Line::from(title));
+    let hidden = p.checks.len().saturating_sub(p.skipped + capacity);
+    if capacity > 0 && hidden > 0 {
+        block = block.title(
+            Line::styled(format!(" +{hidden} more "), theme.style(Role::Muted)).right_aligned(),
+        );
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let mut sorted: Vec<&Check> = checks.to_vec();
-    sorted.sort_by_key(|c| std::cmp::Reverse(c.state.severity()));
+    if capacity == 0 {
+        return;
+    }
     let width = usize::from(inner.width);
-    let id_w = sorted
+    let prefix = p.group.prefix();
+    let id = |c: &Check| c.id.strip_prefix(prefix).unwrap_or(&c.id).to_string();
+    let id_w = p
+        .checks
         .iter()
-        .map(|c| c.id.chars().count())
+        .map(|c| id(c).chars().count())
         .max()
         .unwrap_or(10)
         .min(width / 3);
-    let mut lines: Vec<Line> = sorted
+    let summary_w = width.saturating_sub(id_w + 7);
+    let mut lines: Vec<Line> = p
+        .checks
         .iter()
+        .skip(p.skipped)
+        .take(capacity)
         .map(|c| {
-            let summary_w = width.saturating_sub(id_w + 7);
             Line::from(vec![
                 Span::styled(
                     format!(" {} ", state_word(c.state)),
                     state_style(theme, c.state),
                 ),
                 Span::styled(
-                    format!("{:<id_w$} ", fit(&c.id, id_w)),
+                    format!("{:<id_w$} ", fit(&id(c), id_w)),
                     theme.style(Role::Text),
                 ),
                 Span::styled(fit(&c.summary, summary_w), theme.style(Role::Muted)),
@@ -219,11 +434,9 @@ fn pane(
             theme.style(Role::Muted),
         ));
     }
-    let scroll = if focused {
-        state.scroll.min(lines.len().saturating_sub(1))
-    } else {
-        0
-    };
-    let visible: Vec<Line> = lines.into_iter().skip(scroll).collect();
-    frame.render_widget(Paragraph::new(visible), inner);
+    frame.render_widget(Paragraph::new(lines), inner);
 }
+
+#[cfg(test)]
+#[path = "host_tests.rs"]
+mod tests;

@@ -348,6 +348,32 @@ fn backups_120x30_and_80x24() {
 }
 
 #[test]
+fn the_restore_time_follows_the_measured_throughput() {
+    let mut st = state(false);
+    st.screen = Screen::Backups;
+    let at = st.now - jiff::SignedDuration::from_hours(2);
+    let m = crate::backup::throughput::parse(
+        "sent 83886080 0 1\n",
+        "backup-a",
+        "drp",
+        at,
+    )
+    .unwrap();
+    st.throughput.by_host.insert("backup-a".into(), m);
+    st.refresh_datasets();
+    let text = screen(&st, 160, 30);
+    let rto: Vec<&str> = text.lines().filter(|l| l.contains("RTO")).collect();
+    assert_eq!(rto.len(), 2, "{text}");
+    // 3.1 GiB at 80 MiB/s, from the server holding the newest backup.
+    for l in rto {
+        assert!(
+            l.contains("OK      RTO restore in about 40 s: 3.1 GiB at 80.0 MiB/s; site estimate 2 to 3 h (measured 2 h ago from backup-a)"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
 fn the_top_bar_says_what_a_failure_now_would_lose() {
     let st = state(false);
     let text = screen(&st, 160, 30);

@@ -1,0 +1,120 @@
+//! Site-level checks, which belong to no host: URL tests (`app.url.NAME`) and DNS blocklists
+//! (`network.dnsbl.IP`). The console and `vigie check` both use [`site_checks`]; the console
+//! keeps a [`SiteChecks`] to look up blocklists every `[dnsbl] every` only, and show the last
+//! answers in between.
+
+use crate::checks::Check;
+use crate::config::Config;
+use crate::ssh::{Connection, Pool};
+use crate::web::trace::{Phase, SharedTrace, lock};
+use crate::web::{DialError, DialFuture, Dialed, Dialer, Direct, Stream};
+use futures::future::join_all;
+use std::time::{Duration, Instant};
+
+/// Whether SSH tunnels can be opened: `Connection::direct_tcpip` is not in src/ssh yet (see
+/// [`open_channel`]). Until then a test with `via` is UNKNOWN, never a false CRIT.
+const TUNNELS_WIRED: bool = false;
+
+/// Every URL test, run concurrently, then the blocklists when `dnsbl_due` (and configured).
+/// One check per `[[urls]]` entry, in file order, then one per blocklisted address.
+pub async fn site_checks(config: &Config, pool: &Pool, dnsbl_due: bool) -> Vec<Check> {
+    let urls = join_all(config.urls.iter().map(|test| async move {
+        match &test.via {
+            None => crate::web::test_url(test, &Direct).await,
+            Some(via) if !TUNNELS_WIRED => Check::unknown(
+                test.check_id(),
+                format!("cannot test through {via}: SSH tunnels are not available in this build"),
+            ),
+            Some(via) => crate::web::test_url(test, &Tunnel { pool, via }).await,
+        }
+    }));
+    let blocklists = async {
+        match &config.dnsbl {
+            Some(settings) if dnsbl_due => crate::dnsbl::check_all(settings).await,
+            _ => Vec::new(),
+        }
+    };
+    let (mut checks, blocklists) = futures::join!(urls, blocklists);
+    checks.extend(blocklists);
+    checks
+}
+
+/// Site checks across refreshes: blocklists are looked up every `[dnsbl] every` only (they
+/// rate-limit), their last answers kept in between.
+#[derive(Debug, Default)]
+pub struct SiteChecks {
+    dnsbl_at: Option<Instant>,
+    dnsbl: Vec<Check>,
+}
+
+impl SiteChecks {
+    /// One refresh: every URL test now, blocklists when due; the blocklist checks returned
+    /// between two lookups are the last ones.
+    pub async fn refresh(&mut self, config: &Config, pool: &Pool) -> Vec<Check> {
+        let due = match (&config.dnsbl, self.dnsbl_at) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(d), Some(at)) => at.elapsed() >= d.every,
+        };
+        let mut checks = site_checks(config, pool, due).await;
+        let urls = config.urls.len().min(checks.len());
+        if due {
+            self.dnsbl = checks.split_off(urls);
+            self.dnsbl_at = Some(Instant::now());
+        }
+        checks.extend(self.dnsbl.iter().cloned());
+        checks
+    }
+
+    /// When the blocklists are next due, if configured.
+    pub fn dnsbl_due_in(&self, config: &Config) -> Option<Duration> {
+        let every = config.dnsbl.as_ref()?.every;
+        Some(match self.dnsbl_at {
+            None => Duration::ZERO,
+            Some(at) => every.saturating_sub(at.elapsed()),
+        })
+    }
+}
+
+/// Opens each connection of a URL test as an SSH `direct-tcpip` channel from `via`'s
+/// persistent connection: the far end resolves the name and connects, so the DNS phase is
+/// theirs (reported as "via HOST") and "connect" is the channel's opening.
+pub struct Tunnel<'a> {
+    pub pool: &'a Pool,
+    pub via: &'a str,
+}
+
+impl Dialer for Tunnel<'_> {
+    fn dial<'a>(&'a self, host: &'a str, port: u16, trace: &'a SharedTrace) -> DialFuture<'a> {
+        Box::pin(async move {
+            lock(trace).phase = Phase::Connect;
+            let started = Instant::now();
+            let (conn, _) = self
+                .pool
+                .get(self.via)
+                .await
+                .map_err(|e| DialError::connect(format!("SSH to {}: {e}", self.via)))?;
+            let io = open_channel(&conn, host, port).await.map_err(|why| {
+                DialError::connect(format!("{} cannot reach {host}:{port} ({why})", self.via))
+            })?;
+            Ok(Dialed {
+                io,
+                dns: None,
+                connect: started.elapsed(),
+            })
+        })
+    }
+}
+
+/// A `direct-tcpip` channel to host:port from `conn`, as a byte stream.
+///
+/// Integration: with `Connection::direct_tcpip` added to src/ssh/session.rs, this becomes
+/// `conn.direct_tcpip(host, port).await.map(|s| Box::new(s) as Box<dyn Stream>)
+/// .map_err(|e| e.to_string())`, and [`TUNNELS_WIRED`] true.
+async fn open_channel(conn: &Connection, host: &str, port: u16) -> Result<Box<dyn Stream>, String> {
+    let _ = (host, port);
+    Err(format!(
+        "direct-tcpip channels from {} are not available in this build",
+        conn.target.name
+    ))
+}
