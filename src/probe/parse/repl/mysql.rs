@@ -99,7 +99,7 @@ fn channel(row: &[(String, String)]) -> Channel {
         delay: get(&["SQL_Delay"])
             .and_then(|v| v.parse().ok())
             .unwrap_or(0),
-        io_error: get(&["Last_IO_Error"]).map(|v| clean(v, 160)),
+        io_error: get(&["Last_IO_Error"]).map(|v| clean(v, 240)),
         sql_error: get(&["Last_SQL_Error", "Last_Error"]).map(|v| clean(v, 160)),
     }
 }
