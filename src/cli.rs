@@ -280,7 +280,8 @@ async fn check(cfg: Config, accept_new: bool, json: bool, count: u32) -> i32 {
         collect::transport_options(&cfg, accept_new),
     ));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let _engine = Engine::spawn(cfg.clone(), pool, tx);
+    let _engine = Engine::spawn(cfg.clone(), pool.clone(), tx);
+    let mut site = collect::site::SiteChecks::default();
     let hosts: Vec<String> = cfg.supervised().map(|h| h.name.clone()).collect();
     let mut latest: HashMap<String, HostSnapshot> = HashMap::new();
     let mut delivered: HashMap<String, u32> = HashMap::new();
@@ -305,6 +306,16 @@ async fn check(cfg: Config, accept_new: bool, json: bool, count: u32) -> i32 {
         let until = Instant::now()
             .checked_add(wait)
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365));
+        // URL tests and blocklists run while the hosts refresh; each is bounded by its own
+        // timeout (URL `timeout`, 4 s per blocklist lookup).
+        let site_round = {
+            let (cfg, pool) = (cfg.clone(), pool.clone());
+            let mut site = std::mem::take(&mut site);
+            tokio::spawn(async move {
+                let checks = site.refresh(&cfg, &pool).await;
+                (site, checks)
+            })
+        };
         while !hosts
             .iter()
             .all(|h| delivered.get(h).copied().unwrap_or(0) >= round)
@@ -317,9 +328,24 @@ async fn check(cfg: Config, accept_new: bool, json: bool, count: u32) -> i32 {
                 Ok(None) | Err(_) => break,
             }
         }
+        let site_checks = match site_round.await {
+            Ok((kept, checks)) => {
+                site = kept;
+                checks
+            }
+            Err(e) => vec![crate::checks::Check::unknown(
+                "site",
+                format!("the URL tests and blocklists stopped: {e}"),
+            )],
+        };
         let snaps: Vec<HostSnapshot> = latest.values().cloned().collect();
-        let report =
-            SiteReport::build(&cfg, &snaps, Some(console.sample()), jiff::Timestamp::now());
+        let report = SiteReport::build(
+            &cfg,
+            &snaps,
+            site_checks,
+            Some(console.sample()),
+            jiff::Timestamp::now(),
+        );
         if json {
             println!("{}", report::json::render(&report));
         } else {

@@ -59,7 +59,7 @@ fn unknown_field() {
             1,
             "unknown field `adress`, expected one of `name`, `address`, `port`, `user`, \
              `identity`, `role`, `datacenter`, `jump`, `public_address`, `processes`, \
-             `services`, `thresholds`",
+             `services`, `replication`, `interfaces`, `routes`, `thresholds`",
         )],
     );
 }
@@ -246,8 +246,8 @@ fn all_errors_are_reported_in_file_order() {
             (
                 23,
                 2,
-                "unknown field `urls`, expected one of `site`, `ssh`, `ui`, `thresholds`, `hosts`, \
-                 `datasets` ([urls] is for a later version of vigie",
+                "unknown field `tickets`, expected one of `site`, `ssh`, `ui`, `thresholds`, \
+                 `hosts`, `datasets`",
             ),
         ],
     );
@@ -413,11 +413,37 @@ fn example_config_documents_every_field() {
         "password_file:",
         "command:",
         "grace:",
+        "url:",
+        "expect:",
+        "contains:",
+        "regex:",
+        "warn:",
+        "crit:",
+        "timeout:",
+        "via:",
+        "ca_file:",
+        "follow_redirects:",
+        "resolver:",
+        "zones:",
+        "addresses:",
         "production:",
         "drp:",
         "incident_after:",
         "transfer_ssh:",
         "throughput:",
+        // [runbooks] steps
+        "kind:",
+        "title:",
+        "ask:",
+        "verify:",
+        "from:",
+        "to:",
+        "estimate:",
+        "drill_to:",
+        "drill_database:",
+        "body:",
+        "target:",
+        "check:",
     ] {
         assert!(
             text.contains(&format!("# {field}")) || text.contains(&format!("#   {field}")),

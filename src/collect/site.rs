@@ -11,9 +11,6 @@ use crate::web::{DialError, DialFuture, Dialed, Dialer, Direct, Stream};
 use futures::future::join_all;
 use std::time::{Duration, Instant};
 
-/// Whether SSH tunnels can be opened: `Connection::direct_tcpip` is not in src/ssh yet (see
-/// [`open_channel`]). Until then a test with `via` is UNKNOWN, never a false CRIT.
-const TUNNELS_WIRED: bool = false;
 
 /// Every URL test, run concurrently, then the blocklists when `dnsbl_due` (and configured).
 /// One check per `[[urls]]` entry, in file order, then one per blocklisted address.
@@ -21,10 +18,6 @@ pub async fn site_checks(config: &Config, pool: &Pool, dnsbl_due: bool) -> Vec<C
     let urls = join_all(config.urls.iter().map(|test| async move {
         match &test.via {
             None => crate::web::test_url(test, &Direct).await,
-            Some(via) if !TUNNELS_WIRED => Check::unknown(
-                test.check_id(),
-                format!("cannot test through {via}: SSH tunnels are not available in this build"),
-            ),
             Some(via) => crate::web::test_url(test, &Tunnel { pool, via }).await,
         }
     }));
@@ -95,7 +88,7 @@ impl Dialer for Tunnel<'_> {
                 .await
                 .map_err(|e| DialError::connect(format!("SSH to {}: {e}", self.via)))?;
             let io = open_channel(&conn, host, port).await.map_err(|why| {
-                DialError::connect(format!("{} cannot reach {host}:{port} ({why})", self.via))
+                DialError::connect(format!("{host}:{port}: {}", channel_refusal_words(&why)))
             })?;
             Ok(Dialed {
                 io,
@@ -106,15 +99,42 @@ impl Dialer for Tunnel<'_> {
     }
 }
 
+/// Why the far sshd refused a channel, in words (russh names the RFC 4254 reason codes).
+fn channel_refusal_words(why: &str) -> String {
+    if why.contains("ConnectFailed") {
+        "refused or unreachable from there".into()
+    } else if why.contains("AdministrativelyProhibited") {
+        "forwarding refused by its sshd (AllowTcpForwarding)".into()
+    } else if why.contains("UnknownChannelType") {
+        "its sshd does not forward connections".into()
+    } else {
+        crate::probe::parse::clean(why, 100)
+    }
+}
+
 /// A `direct-tcpip` channel to host:port from `conn`, as a byte stream.
-///
-/// Integration: with `Connection::direct_tcpip` added to src/ssh/session.rs, this becomes
-/// `conn.direct_tcpip(host, port).await.map(|s| Box::new(s) as Box<dyn Stream>)
-/// .map_err(|e| e.to_string())`, and [`TUNNELS_WIRED`] true.
 async fn open_channel(conn: &Connection, host: &str, port: u16) -> Result<Box<dyn Stream>, String> {
-    let _ = (host, port);
-    Err(format!(
-        "direct-tcpip channels from {} are not available in this build",
-        conn.target.name
-    ))
+    conn.direct_tcpip(host, port)
+        .await
+        .map(|s| Box::new(s) as Box<dyn Stream>)
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_refusals_in_words() {
+        // What russh says when the far sshd refuses (seen on the lab's bastion).
+        assert_eq!(
+            channel_refusal_words("Failed to open channel (ConnectFailed)"),
+            "refused or unreachable from there"
+        );
+        assert_eq!(
+            channel_refusal_words("Failed to open channel (AdministrativelyProhibited)"),
+            "forwarding refused by its sshd (AllowTcpForwarding)"
+        );
+        assert_eq!(channel_refusal_words("reset\u{1b}[0m"), "reset\u{fffd}[0m");
+    }
 }

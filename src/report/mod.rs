@@ -50,6 +50,7 @@ impl SiteReport {
     pub fn build(
         config: &Config,
         snapshots: &[HostSnapshot],
+        site_checks: Vec<Check>,
         console: Option<ConsoleSnapshot>,
         now: jiff::Timestamp,
     ) -> SiteReport {
@@ -99,7 +100,8 @@ impl SiteReport {
             hosts
                 .iter()
                 .map(|h| h.state)
-                .chain(datasets.iter().map(|d| d.state)),
+                .chain(datasets.iter().map(|d| d.state))
+                .chain(site_checks.iter().map(|c| c.state)),
         );
         let active_site = config
             .supervised()
@@ -111,7 +113,7 @@ impl SiteReport {
             generated_at: now,
             hosts,
             datasets,
-            checks: Vec::new(),
+            checks: site_checks,
             active_site,
             console,
         }

@@ -73,6 +73,13 @@ pub fn render(report: &SiteReport) -> String {
             let _ = writeln!(out, "        {:<7} {}  {}", c.state.word(), c.id, c.summary);
         }
     }
+    // URL tests and blocklists: every one, worst first (they are few, and an OK URL test's
+    // time is worth reading).
+    let mut site: Vec<_> = report.checks.iter().collect();
+    site.sort_by_key(|c| std::cmp::Reverse(c.state.severity()));
+    for c in site {
+        let _ = writeln!(out, "{:<7} {}  {}", c.state.word(), c.id, c.summary);
+    }
     if let Some(console) = &report.console {
         let figures: Vec<_> = console.checks.iter().map(|c| c.summary.as_str()).collect();
         let _ = writeln!(

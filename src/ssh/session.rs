@@ -281,6 +281,22 @@ impl Connection {
         self.handle.is_closed()
     }
 
+    /// A TCP stream to `host:port` as seen from this host (an SSH direct-tcpip channel, as
+    /// `ssh -W`): URL tests of sites only reachable inside the site. Needs the server's
+    /// AllowTcpForwarding.
+    pub async fn direct_tcpip(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> Result<russh::ChannelStream<client::Msg>, SshError> {
+        let channel = self
+            .handle
+            .channel_open_direct_tcpip(host.to_string(), u32::from(port), "127.0.0.1", 0)
+            .await
+            .map_err(|e| SshError::Protocol(format!("direct-tcpip to {host}:{port}: {e}")))?;
+        Ok(channel.into_stream())
+    }
+
     /// Run `command`, feed it `stdin`, collect its output. `first_byte` bounds the wait for
     /// the first output (a frozen host or sshd), `total` the whole exec.
     pub async fn exec(

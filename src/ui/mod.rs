@@ -43,6 +43,8 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<()> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<HostSnapshot>();
     let engine = Engine::spawn(config.clone(), pool.clone(), tx);
     let (measure_tx, mut measure_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (site_tx, mut site_rx) = tokio::sync::mpsc::unbounded_channel();
+    let site_task = spawn_site_checks(config.clone(), pool.clone(), site_tx);
 
     let mut state = ConsoleState::new(&config, opts.read_only, terminal::operator());
     if let Some(path) = crate::backup::throughput::Measurements::path(&config.site.name) {
@@ -112,6 +114,10 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<()> {
                     dirty = true;
                 }
             }
+            Some(checks) = site_rx.recv() => {
+                state.site_checks = checks;
+                dirty = !state.paused;
+            }
             Some(event) = measure_rx.recv() => {
                 state.on_measure(event);
                 state.refresh_datasets();
@@ -127,7 +133,34 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<()> {
     }
     drop(guard);
     drop(engine);
+    if let Some(t) = site_task {
+        t.abort();
+    }
     Ok(())
+}
+
+/// URL tests and blocklists, every refresh, in their own task (a slow URL never holds the
+/// hosts' refreshes or the screen); `None` when the site has none.
+fn spawn_site_checks(
+    config: Arc<Config>,
+    pool: Arc<Pool>,
+    tx: tokio::sync::mpsc::UnboundedSender<Vec<crate::checks::Check>>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if config.urls.is_empty() && config.dnsbl.is_none() {
+        return None;
+    }
+    Some(tokio::spawn(async move {
+        let mut site = collect::site::SiteChecks::default();
+        let mut tick = tokio::time::interval(config.site.refresh);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let checks = site.refresh(&config, &pool).await;
+            if tx.send(checks).is_err() {
+                return;
+            }
+        }
+    }))
 }
 
 fn demo_switches(faults: &Faults) -> Vec<(crate::demo::Fault, bool)> {

@@ -229,6 +229,8 @@ pub struct ConsoleState {
     pub measuring: Option<String>,
     /// Backup servers whose last measurement failed, and why.
     pub measure_errors: Vec<(String, String)>,
+    /// Checks of no host: URL tests and blocklists, from the last site refresh.
+    pub site_checks: Vec<crate::checks::Check>,
 }
 
 impl ConsoleState {
@@ -275,6 +277,7 @@ impl ConsoleState {
             throughput: Default::default(),
             measuring: None,
             measure_errors: Vec::new(),
+            site_checks: Vec::new(),
         }
     }
 
@@ -392,7 +395,8 @@ impl ConsoleState {
             self.hosts
                 .iter()
                 .map(HostView::state)
-                .chain(self.datasets.iter().map(|d| d.state)),
+                .chain(self.datasets.iter().map(|d| d.state))
+                .chain(self.site_checks.iter().map(|c| c.state)),
         )
     }
 

@@ -66,3 +66,4 @@ pub const MEASURING: &str = "measuring the throughput to the DRP server";
 pub const NO_DRP_SECTION: &str =
     "T needs a [drp] section (production, drp, transfer_ssh) and [[datasets]] in the configuration";
 pub const MEASURE_HINT: &str = "measure the throughput to the DRP server";
+pub const SITE_CHECKS: &str = "site: URL tests and blocklists";

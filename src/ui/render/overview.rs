@@ -122,6 +122,33 @@ pub fn render(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme
         }
         lines.push(row(host, state, &columns, width, i == selected, theme));
     }
+    // URL tests and blocklists belong to no host: their own group, worst first, after the
+    // hosts (the filter applies to them too).
+    let filter = state.filter.text.to_lowercase();
+    let mut site: Vec<&crate::checks::Check> = state
+        .site_checks
+        .iter()
+        .filter(|c| {
+            filter.is_empty()
+                || c.id.to_lowercase().contains(&filter)
+                || c.summary.to_lowercase().contains(&filter)
+        })
+        .collect();
+    site.sort_by_key(|c| std::cmp::Reverse(c.state.severity()));
+    if !site.is_empty() {
+        let title = format!("── {} ", s::SITE_CHECKS);
+        let rule = "─".repeat(width.saturating_sub(title.chars().count()));
+        lines.push(Line::styled(format!("{title}{rule}"), theme.style(Role::Header)));
+        for c in site {
+            lines.push(Line::from(vec![
+                Span::styled(format!(" {:<5}", state_word(c.state)), state_style(theme, c.state)),
+                Span::styled(
+                    fit(&format!(" {}  {}", c.id, c.summary), width.saturating_sub(6)),
+                    theme.style(Role::Text),
+                ),
+            ]));
+        }
+    }
     // Keep the selection on screen when there are more hosts than lines.
     let height = usize::from(inner.height);
     let offset = selected_line.saturating_sub(height.saturating_sub(1));
