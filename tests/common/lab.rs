@@ -33,7 +33,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 /// The lab's hosts, in the order of the configuration.
-pub const HOSTS: [&str; 5] = ["bastion", "prod", "backup-a", "backup-b", "drp"];
+pub const HOSTS: [&str; 6] = ["bastion", "prod", "backup-a", "backup-b", "drp", "dns"];
 
 /// Default `$LAB_DIR`.
 pub const DEFAULT_LAB_DIR: &str = "/tmp/vigie-lab";
@@ -114,6 +114,7 @@ impl Lab {
             "backup-a" => "10.77.1.12",
             "backup-b" => "10.77.2.21",
             "drp" => "10.77.2.22",
+            "dns" => "10.77.1.53",
             other => panic!("unknown lab host {other:?} (hosts: {HOSTS:?})"),
         }
     }

@@ -161,6 +161,9 @@ postfix_start() { # host
         rm -f "$d/etc/main.cf" "$d/etc/master.cf"
         postfix_main_cf "$h" >"$d/etc/main.cf"
         echo "$POSTFIX_MASTER_CF" >"$d/etc/master.cf"
+        # Postfix re-reads a table written less than 2 s ago until it settles, 300 ms at a time
+        # (dict_load_file): dated in the past, they are read at once.
+        touch -d '-1 min' "$d/etc/main.cf" "$d/etc/master.cf"
         # the queue, as post-install would make it (owners and modes of postfix-files)
         install -d -o postfix -g root -m 0700 "$d"/spool/{active,bounce,corrupt,defer,deferred,flush,hold,incoming,private,saved,trace}
         install -d -o postfix -g postdrop -m 0730 "$d/spool/maildrop"

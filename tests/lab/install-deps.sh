@@ -7,9 +7,14 @@ set -euo pipefail
 # tmux: the console end-to-end tests drive the real binary in a terminal.
 # restic, borgbackup: real backup repositories on the lab's backup servers (tests/lab_backups.rs).
 # postgresql (Debian 12: postgresql-15) and postgresql-client: the lab's database on prod (lab.sh pg-start).
+# The application servers lab.sh starts inside the hosts (svc.sh): nginx (stub_status is built
+# in), mariadb-server and mariadb-client (primary on prod, replica on drp), vsftpd, postfix (no
+# configuration of its own: lab.sh writes prod's), knot and knot-dnsutils (kdig, knsupdate) on
+# the dns host; curl for the HTTP checks. About 11 s of apt-get install on a fresh Debian 12.
 PACKAGES=(openssh-server openssh-client iproute2 util-linux procps rsync smartmontools quota coreutils tmux
     postgresql postgresql-client
-    restic borgbackup lsof)
+    restic borgbackup lsof
+    nginx mariadb-server mariadb-client vsftpd postfix knot knot-dnsutils curl)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -28,6 +33,9 @@ fi
 
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# postfix asks what kind of mail system this is: none (lab.sh configures prod's own postfix).
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 apt-get update -qq
-# policy-rc.d may forbid starting services: that is fine, the lab starts sshd by hand.
+# policy-rc.d may forbid starting services: that is fine, the lab starts every server by hand
+# (on a machine that does start them, they run with the packages' configurations beside the lab's).
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

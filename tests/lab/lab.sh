@@ -3,11 +3,14 @@
 #
 #   root ns ──vl-root/vl-rtr── vigie-net (router: br-dmz, br-dc1, br-dc2, ip_forward)
 #                                 ├─ br-dmz 10.77.0.1 ── bastion  10.77.0.10
-#                                 ├─ br-dc1 10.77.1.1 ── prod     10.77.1.11, backup-a 10.77.1.12
+#                                 ├─ br-dc1 10.77.1.1 ── prod     10.77.1.11, backup-a 10.77.1.12,
+#                                 │                      dns      10.77.1.53
 #                                 └─ br-dc2 10.77.2.1 ── backup-b 10.77.2.21, drp 10.77.2.22
 #
-# The root namespace reaches only the bastion; everything else goes through it (ProxyJump).
-# See tests/lab/README.md. Run as root. State lives in $LAB_DIR (default /tmp/vigie-lab).
+# The root namespace reaches only the bastion (and port 53 of dns); everything else goes through
+# the bastion (ProxyJump). Application servers run inside the hosts (svc.sh, apps.sh, mysql.sh,
+# pg.sh, dns.sh). See tests/lab/README.md. Run as root. State lives in $LAB_DIR (default
+# /tmp/vigie-lab).
 set -Eeuo pipefail
 trap 'echo "lab.sh: command failed (line $LINENO): $BASH_COMMAND" >&2' ERR
 
@@ -17,16 +20,20 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 NET=vigie-net              # the router namespace
 NS_PREFIX=vigie-           # every lab namespace is named vigie-*
-HOSTS=(bastion prod backup-a backup-b drp)
-declare -A ADDR=([bastion]=10.77.0.10 [prod]=10.77.1.11 [backup-a]=10.77.1.12 [backup-b]=10.77.2.21 [drp]=10.77.2.22)
-declare -A DC=([bastion]=dmz [prod]=dc1 [backup-a]=dc1 [backup-b]=dc2 [drp]=dc2)
-declare -A ROLE=([bastion]=bastion [prod]=production [backup-a]=backup [backup-b]=backup [drp]=drp)
+HOSTS=(bastion prod backup-a backup-b drp dns)
+declare -A ADDR=([bastion]=10.77.0.10 [prod]=10.77.1.11 [backup-a]=10.77.1.12 [backup-b]=10.77.2.21 [drp]=10.77.2.22
+    [dns]=10.77.1.53)
+declare -A DC=([bastion]=dmz [prod]=dc1 [backup-a]=dc1 [backup-b]=dc2 [drp]=dc2 [dns]=dc1)
+# dns is the site's authoritative DNS server: a production server (Vigie's roles are production,
+# backup, drp and bastion); it comes last, so "the" production host of the lab stays prod.
+declare -A ROLE=([bastion]=bastion [prod]=production [backup-a]=backup [backup-b]=backup [drp]=drp [dns]=production)
 DCS=(dmz dc1 dc2)
 declare -A DCNUM=([dmz]=0 [dc1]=1 [dc2]=2)
 ROOT_IF=vl-root ROOT_ADDR=10.77.255.1
 RTR_IF=vl-rtr RTR_ADDR=10.77.255.2
 LAB_RANGE=10.77.0.0/16
 SRV_SIZE=64m BACKUPS_SIZE=256m
+LAB_TMPFS=vigie-lab LAB_DIR_SIZE=2g
 FILL_FILE=.vigie-lab-fill
 # ip rule priorities used in the router
 PREF_ROOT_ISOLATION=50 PREF_FORWARD_OFF=100
@@ -39,6 +46,14 @@ need_root() { ((EUID == 0)) || die "must run as root"; }
 
 # shellcheck source=tests/lab/pg.sh
 source "$HERE/pg.sh"
+# shellcheck source=tests/lab/svc.sh
+source "$HERE/svc.sh"
+# shellcheck source=tests/lab/apps.sh
+source "$HERE/apps.sh"
+# shellcheck source=tests/lab/mysql.sh
+source "$HERE/mysql.sh"
+# shellcheck source=tests/lab/dns.sh
+source "$HERE/dns.sh"
 
 check_host() {
     [[ -n ${1:-} && -n ${ADDR[$1]:-} ]] || die "unknown host '${1:-}' (hosts: ${HOSTS[*]})"
@@ -118,7 +133,7 @@ host_pids() { # host -> pids in its network namespace
 host_pids_named() { # host comm -> pids of that host whose comm is comm (15 chars max)
     local want=${2:0:15} p c
     for p in $(host_pids "$1"); do
-        c=$(proc_comm "$p") || continue
+        read -r c 2>/dev/null </proc/"$p"/comm || continue # no subshell: this runs for every process
         [[ $c == "$want" ]] && alive "$p" && echo "$p"
     done
     return 0
@@ -212,6 +227,7 @@ cmd_down() {
     ip link show "$ROOT_IF" &>/dev/null && ip link delete "$ROOT_IF" 2>/dev/null || true
     while ip route del unreachable "$LAB_RANGE" 2>/dev/null; do :; done
     while ip route del 10.77.0.0/24 2>/dev/null; do :; done
+    while ip route del "${ADDR[$DNS_HOST]}/32" 2>/dev/null; do :; done
     # 4. anything still mounted under the lab directory (nothing, normally)
     local mnt
     while read -r _ mnt _; do
@@ -228,6 +244,10 @@ cmd_down() {
     if [[ -e $LAB_DIR ]]; then
         [[ $LAB_DIR == /* && $LAB_DIR != / ]] || die "refusing to remove LAB_DIR=$LAB_DIR"
         if [[ -e $LAB_DIR/.vigie-lab ]] || [[ -z $(ls -A "$LAB_DIR") ]]; then
+            # `up` mounts a tmpfs on LAB_DIR: its content goes with it
+            while mountpoint -q "$LAB_DIR" && [[ $(findmnt -n -o SOURCE --mountpoint "$LAB_DIR" | tail -n 1) == "$LAB_TMPFS" ]]; do
+                umount -l "$LAB_DIR" || break
+            done
             rm -rf "$LAB_DIR"
         else
             die "$LAB_DIR exists but is not a lab directory (no .vigie-lab marker): not removing it"
@@ -244,6 +264,7 @@ name=$1 dir=$2
 hostname "$name"
 echo "$name" >"$dir/hostname"
 mount --bind "$dir/hostname" /etc/hostname
+mount --bind "$dir/hosts" /etc/hosts
 mount -t tmpfs -o mode=0755,size=16m,nosuid,nodev vigie-run /run
 mkdir -m 0755 /run/sshd
 mount -t tmpfs -o mode=0755,size='$SRV_SIZE' vigie-srv /srv
@@ -255,10 +276,20 @@ set +e
 while :; do sleep infinity & wait $!; done
 '
 
+# /etc/hosts of a lab host: every lab host by name, as on a managed site. Servers that look their
+# own name up (knotd, mariadb-install-db) find it there instead of waiting 5 s for the machine's
+# resolver, which the lab cannot reach.
+hosts_file() {
+    local h
+    printf '127.0.0.1\tlocalhost\n'
+    for h in "${HOSTS[@]}"; do printf '%s\t%s.lab.test %s\n' "${ADDR[$h]}" "$h" "$h"; done
+}
+
 start_anchor() { # host
     local h=$1 d u
     d=$(hdir "$h")
     cd /
+    hosts_file >"$d/hosts"
     [[ -f $LAB_DIR/anchor.sh ]] || echo "$ANCHOR_SCRIPT" >"$LAB_DIR/anchor.sh"
     setsid ip netns exec "$NS_PREFIX$h" \
         unshare --mount --uts --pid --fork --mount-proc --propagation private \
@@ -420,8 +451,12 @@ EOF
 summary() {
     cat <<EOF
 Vigie lab is up (LAB_DIR=$LAB_DIR)
-  hosts:       bastion 10.77.0.10 (dmz)  prod 10.77.1.11, backup-a 10.77.1.12 (dc1)
-               backup-b 10.77.2.21, drp 10.77.2.22 (dc2); only the bastion is reachable from here
+  hosts:       bastion 10.77.0.10 (dmz)  prod 10.77.1.11, backup-a 10.77.1.12, dns 10.77.1.53 (dc1)
+               backup-b 10.77.2.21, drp 10.77.2.22 (dc2); only the bastion (and dns port 53) reachable from here
+  servers:     prod: nginx, vsftpd, postfix, mariadb (primary), postgresql (primary, database app)
+               drp: nginx, mariadb (replica of prod), postgresql (standby of prod); dns: knot
+  dns:         dig @${ADDR[$DNS_HOST]} www.example.test   TSIG key: $LAB_DIR/tsig.key
+  transfers:   $LAB_DIR/transfer_ssh_config (lab.sh exec backup-a ssh -F $LAB_DIR/transfer_ssh_config drp true)
   config:      $LAB_DIR/vigie.toml
   ssh config:  $LAB_DIR/ssh_config      (try: ssh -F $LAB_DIR/ssh_config prod hostname)
   known_hosts: $LAB_DIR/known_hosts
@@ -460,25 +495,30 @@ cmd_up() {
     need_root
     local t0 h d dc n a
     t0=$(now_ms)
-    for c in sshd ssh ssh-keygen ip unshare nsenter setsid fallocate df rsync psql pg_dump runuser; do
+    for c in sshd ssh ssh-keygen ip unshare nsenter setsid fallocate df rsync psql pg_dump runuser \
+        nginx vsftpd postfix mariadbd mariadb-install-db knotd kdig curl; do
         command -v "$c" >/dev/null || { bash "$HERE/install-deps.sh"; break; }
     done
     [[ -x $PG_BIN/initdb ]] || { bash "$HERE/install-deps.sh"; PG_BIN=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin | sort -V | tail -n 1); }
     QUIET=1 cmd_down
     mkdir -p "$LAB_DIR"
+    # Everything of the lab lives in memory: on this machine's disk, initdb takes 1.3 s instead of
+    # 0.4 s, pg_basebackup and mariadb-install-db several times longer. Gone with `down`.
+    mount -t tmpfs -o "size=$LAB_DIR_SIZE,mode=0755" "$LAB_TMPFS" "$LAB_DIR"
     : >"$LAB_DIR/.vigie-lab"
-    mkdir -p "$LAB_DIR/client"
+    mkdir -p "$LAB_DIR/client" "$LAB_DIR/transfer"
     for h in "${HOSTS[@]}"; do mkdir -p "$(hdir "$h")/bin" "$(hdir "$h")/proc"; done
 
     # keys: one client key, one host key per host
     ssh-keygen -q -t ed25519 -N '' -C vigie-lab-client -f "$LAB_DIR/client/id_ed25519" &
+    ssh-keygen -q -t ed25519 -N '' -C vigie-lab-transfer -f "$LAB_DIR/transfer/id_ed25519" &
     for h in "${HOSTS[@]}"; do
         ssh-keygen -q -t ed25519 -N '' -C "vigie-lab-$h" -f "$(hdir "$h")/ssh_host_ed25519_key" &
     done
     wait
     cp "$LAB_DIR/client/id_ed25519.pub" "$LAB_DIR/client/authorized_keys"
     # prod's PostgreSQL cluster: initdb (~1 s) runs while the network is built
-    pg_initdb prod & local pg_init=$!
+    pg_initdb_bg prod &
 
     # root namespace: lab traffic never leaves the machine
     ip route add unreachable "$LAB_RANGE"
@@ -509,6 +549,7 @@ cmd_up() {
         echo "rule add iif $RTR_IF to 10.77.2.0/24 prohibit pref $PREF_ROOT_ISOLATION"
     } | ip -n "$NET" -batch -
     ip route add 10.77.0.0/24 via "$RTR_ADDR" dev "$ROOT_IF"
+    dns_open_root
 
     # the hosts
     for h in "${HOSTS[@]}"; do
@@ -528,14 +569,18 @@ cmd_up() {
         find_anchor "$h"
         sshd_config "$h" >"$(hdir "$h")/sshd_config"
     done
+    # the application servers start now, in parallel with the sshds
+    local t_apps
+    t_apps=$(now_ms)
+    apps_start
     for h in "${HOSTS[@]}"; do sshd_launch "$h"; done
     for h in "${HOSTS[@]}"; do sshd_wait "$h"; done
 
     write_client_files
+    write_transfer_files
     cmd_proc_start prod labwatchd >/dev/null
-    wait "$pg_init" || die "initdb of prod failed"
-    cmd_pg_start prod
-    pg_seed_app prod
+    apps_wait
+    echo "servers-total $(($(now_ms) - t_apps)) ms" >>"$LAB_DIR/up-times.txt"
     summary >"$LAB_DIR/summary.txt"
     cat >"$LAB_DIR/lab.env" <<EOF
 LAB_DIR=$LAB_DIR
@@ -544,7 +589,7 @@ VIGIE_LAB_SSH_CONFIG=$LAB_DIR/ssh_config
 VIGIE_LAB_KNOWN_HOSTS=$LAB_DIR/known_hosts
 EOF
     summary
-    echo "  up in $(($(now_ms) - t0)) ms"
+    echo "  up in $(($(now_ms) - t0)) ms (servers, in parallel: $(sort "$LAB_DIR/up-times.txt" | paste -sd, | sed 's/,/, /g'))"
 }
 
 # ---------------------------------------------------------------- faults
@@ -701,7 +746,8 @@ cmd_right_hostkey() {
 }
 
 # Undo every fault: links up, sshd thawed and running, fills removed, forwarding on,
-# right host keys, labwatchd and PostgreSQL running on prod. Cheap; the Rust helper runs it before each test.
+# right host keys, labwatchd and PostgreSQL running on prod, every application server running,
+# replicas healed, postfix's queue empty. Cheap; the Rust helper runs it before each test.
 cmd_reset() {
     local h
     {
@@ -719,6 +765,7 @@ cmd_reset() {
     }
     cmd_proc_start prod labwatchd >/dev/null
     if [[ -f $(pg_dir prod)/data/PG_VERSION ]]; then cmd_pg_start prod; fi
+    apps_reset
 }
 
 # ---------------------------------------------------------------- status
@@ -745,6 +792,8 @@ cmd_status() {
         echo "forwarding dc1<->dc2: on"
     fi
     cmp -s "$LAB_DIR/known_hosts" "$LAB_DIR/known_hosts.orig" || echo "known_hosts: MODIFIED (wrong-hostkey in effect?)"
+    echo "servers:"
+    apps_status | sed 's/^/  /' || ok=1
     return $ok
 }
 
@@ -758,6 +807,7 @@ cmd_check() {
             echo "$h: FAILED: $out"; rc=1
         fi
     done
+    apps_check || rc=1
     return $rc
 }
 
@@ -772,6 +822,21 @@ usage: $0 COMMAND [ARGS]      (LAB_DIR=$LAB_DIR)
   sshd-stop HOST | sshd-start HOST
   proc-start HOST NAME | proc-kill HOST NAME
   pg-start HOST | pg-stop HOST  PostgreSQL of HOST (up starts prod's, with database app)
+  svc-stop HOST NAME | svc-start HOST NAME
+                                stop (as its init script would) or start a server: prod: nginx,
+                                vsftpd, postfix, mariadb, postgresql; drp: nginx, mariadb,
+                                postgresql (the standby); dns: knot
+  repl-break drp mysql [error|stop]
+                                error: a duplicate key stops the replica's SQL thread (errno 1062);
+                                stop: STOP REPLICA SQL_THREAD
+  repl-break drp postgresql     the standby's primary_conninfo points at a dead port
+  repl-lag drp mysql [SECONDS]  MASTER_DELAY 1 h and a write dated SECONDS (120) ago on prod:
+                                Seconds_Behind_Master = SECONDS at once, growing
+  repl-lag drp postgresql       recovery_min_apply_delay 1 h and a commit on prod: received,
+                                not replayed
+  repl-heal drp mysql|postgresql
+                                undo repl-break and repl-lag, wait until caught up
+  mail-queue prod N             queue N mails that stay deferred (their relay refuses connections)
   forward-off | forward-on      stop/restore forwarding between dc1 and dc2
   wrong-hostkey HOST | right-hostkey HOST
 hosts: ${HOSTS[*]}
@@ -807,6 +872,12 @@ main() {
         proc-kill) need_root; cmd_proc_kill "$@" ;;
         pg-start) need_root; cmd_pg_start "$@" ;;
         pg-stop) need_root; cmd_pg_stop "$@" ;;
+        svc-start) need_root; cmd_svc_start "$@" ;;
+        svc-stop) need_root; cmd_svc_stop "$@" ;;
+        repl-break) need_root; cmd_repl break "$@" ;;
+        repl-heal) need_root; cmd_repl heal "$@" ;;
+        repl-lag) need_root; cmd_repl lag "$@" ;;
+        mail-queue) need_root; cmd_mail_queue "$@" ;;
         forward-off) need_root; cmd_forward_off ;;
         forward-on) need_root; cmd_forward_on ;;
         wrong-hostkey) need_root; cmd_wrong_hostkey "$@" ;;

@@ -43,12 +43,17 @@ wait_until() { # timeout_ms what cmd...
     done
 }
 
-# The daemon of a host: a process named COMM whose parent is the host's PID 1.
+# The daemon of a host: a process named COMM whose parent is the host's PID 1 (the anchor, a
+# single-threaded bash: its children are in one file, read without a fork; reset runs this
+# for every server).
 daemon_pid() { # host comm -> root-namespace pid, or fail
-    local a p
+    local a p c kids=()
     a=$(anchor_pid "$1") || return 1
-    for p in $(host_pids_named "$1" "$2"); do
-        [[ $(proc_ppid "$p") == "$a" ]] && echo "$p" && return 0
+    # (the file has no final newline: read fails at its end, having read it)
+    read -r -a kids 2>/dev/null </proc/"$a"/task/"$a"/children || true
+    for p in "${kids[@]}"; do
+        read -r c 2>/dev/null </proc/"$p"/comm || continue
+        [[ $c == "${2:0:15}" ]] && alive "$p" && echo "$p" && return 0
     done
     return 1
 }
@@ -166,32 +171,53 @@ cmd_repl() { # break|heal|lag host kind [arg]
 
 # ---------------------------------------------------------------- up, reset, status
 
-# Every application server of the lab, started in parallel once the hosts are up (prod's
-# PostgreSQL cluster may still be in initdb: PG_INIT_PID is waited for here). Each job logs to
-# $LAB_DIR/up-JOB.log; a failing job fails `up` with its log.
-apps_up() { # pg_init_pid
-    local pg_init=$1 j failed=""
-    local -A pids=()
+# Every application server of the lab, started in parallel as soon as the hosts' anchors and the
+# network are there (apps_start), while lab.sh starts the sshds; apps_wait waits for them. Each
+# job logs to $LAB_DIR/up-JOB.log and its time to up-times.txt; a failing job fails `up` with
+# its log. prod's PostgreSQL cluster may still be in initdb (lab.sh runs it in the background
+# from the start): the pg job waits for its marker file.
+declare -A APP_JOBS=()
+
+apps_start() {
     chmod a+x "$LAB_DIR" "$LAB_DIR/hosts" "$LAB_DIR"/hosts/*
-    job() { # name fn args...
-        local n=$1
-        shift
-        ("$@") </dev/null >"$LAB_DIR/up-$n.log" 2>&1 &
-        pids[$n]=$!
-    }
-    job web-prod web_up prod
-    job web-drp nginx_start drp
-    job dns dns_up dns
-    job mysql mysql_up prod drp
-    job pg pg_up "$pg_init" prod drp
-    for j in "${!pids[@]}"; do
-        wait "${pids[$j]}" || failed+=" $j"
+    app_job web-prod web_up prod
+    app_job web-drp nginx_start drp
+    app_job dns dns_up dns
+    app_job mysql mysql_up prod drp
+    app_job pg pg_up prod drp
+}
+
+app_job() { # name fn args...
+    local n=$1
+    shift
+    (
+        t0=$(now_ms)
+        "$@"
+        echo "$n $(($(now_ms) - t0)) ms" >>"$LAB_DIR/up-times.txt"
+    ) </dev/null >"$LAB_DIR/up-$n.log" 2>&1 &
+    APP_JOBS[$n]=$!
+}
+
+apps_wait() {
+    local j failed=""
+    for j in "${!APP_JOBS[@]}"; do
+        wait "${APP_JOBS[$j]}" || failed+=" $j"
     done
     if [[ -n $failed ]]; then
         for j in $failed; do note "up: $j failed:"; sed 's/^/    /' "$LAB_DIR/up-$j.log" >&2; done
         die "application servers failed:$failed"
     fi
     rm -f "$LAB_DIR"/up-*.log
+}
+
+# prod's initdb, run in the background by `up` from its very start: leaves a marker when done.
+pg_initdb_bg() { # host
+    if pg_initdb "$1" >"$LAB_DIR/initdb-$1.log" 2>&1; then : >"$LAB_DIR/.initdb-$1.ok"; else : >"$LAB_DIR/.initdb-$1.failed"; fi
+}
+
+pg_initdb_done() { # host
+    [[ -e $LAB_DIR/.initdb-$1.failed ]] && die "initdb of $1 failed: $(tail -n 5 "$LAB_DIR/initdb-$1.log")"
+    [[ -e $LAB_DIR/.initdb-$1.ok ]]
 }
 
 web_up() { # prod: nginx, vsftpd, postfix
@@ -201,15 +227,25 @@ web_up() { # prod: nginx, vsftpd, postfix
     wait "$n"
 }
 
-pg_up() { # initdb_pid primary standby
-    wait "$1" || die "initdb of $2 failed"
-    cmd_pg_start "$2"
-    pg_seed_app "$2"
-    pg_standby_start "$3" "$2"
+pg_up() { # primary standby
+    local seed t
+    t=$(now_ms)
+    wait_until 30000 "initdb of $1" pg_initdb_done "$1"
+    rm -f "$LAB_DIR/initdb-$1.log" "$LAB_DIR/.initdb-$1.ok"
+    echo "pg.initdb-wait $(($(now_ms) - t)) ms" >>"$LAB_DIR/up-times.txt"
+    cmd_pg_start "$1"
+    # the seed streams to the standby: both at once
+    pg_seed_app "$1" & seed=$!
+    t=$(now_ms)
+    pg_standby_start "$2" "$1"
+    echo "pg.standby $(($(now_ms) - t)) ms" >>"$LAB_DIR/up-times.txt"
+    wait "$seed" || die "seeding database app on $1 failed"
+    wait_until 10000 "standby $2 replaying $1" pg_caught_up "$2" "$1"
 }
 
-# Undo every application fault: servers running, replication healed. Cheap when nothing is
-# wrong (a few reads of /proc and one query per replica).
+# Undo every application fault: servers running, replication healed, postfix's queue empty,
+# www.example.test on prod. Cheap when nothing is wrong (reads of /proc, one query per replica,
+# one DNS query).
 apps_reset() {
     local h s
     for h in "${!SERVICES[@]}"; do
@@ -218,6 +254,7 @@ apps_reset() {
         done
     done
     postfix_flush_queue prod
+    dns_reset_www
     mysql_repl_heal drp
     pg_repl_heal drp
 }
@@ -234,6 +271,35 @@ apps_status() {
     printf 'replicas  %s, %s\n' "$(mysql_repl_state drp 2>/dev/null || echo 'mysql: ?')" \
         "$(pg_repl_state drp 2>/dev/null || echo 'postgresql: ?')"
     return $ok
+}
+
+# `check`: each server answers its own client, as an operator would try it.
+apps_check() {
+    local rc=0 h out
+    check_line() { # label cmd...
+        local label=$1
+        shift
+        if out=$("$@" 2>&1) && [[ -n $out ]]; then
+            echo "$label: ok (${out//$'\n'/ })"
+        else
+            echo "$label: FAILED: ${out//$'\n'/ }"
+            rc=1
+        fi
+    }
+    for h in prod drp; do
+        check_line "$h nginx" in_host "$h" curl -fsS -m 3 "http://${ADDR[$h]}/health"
+    done
+    check_line "prod vsftpd" in_host prod timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/21; head -n 1 <&3'
+    check_line "prod postfix" in_host prod timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/25; head -n 1 <&3'
+    for h in prod drp; do
+        check_line "$h mariadb" in_host "$h" mysqladmin ping
+        check_line "$h postgresql" in_host "$h" pg_isready -h /run/postgresql
+    done
+    check_line "drp mariadb replica" mysql_repl_state drp
+    check_line "drp postgresql standby" pg_repl_state drp
+    check_line "dns knot (from here)" kdig +short +time=2 +retry=0 @"${ADDR[$DNS_HOST]}" www.example.test A
+    check_line "transfer backup-a->drp" in_host backup-a ssh -F "$LAB_DIR/transfer_ssh_config" drp hostname
+    return $rc
 }
 
 # ---------------------------------------------------------------- host-to-host SSH (transfers)
