@@ -11,6 +11,7 @@ pub mod config;
 pub mod console_host;
 pub mod demo;
 pub mod dnsbl;
+pub mod drp;
 pub mod paths;
 pub mod probe;
 pub mod report;

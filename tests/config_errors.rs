@@ -431,6 +431,15 @@ fn example_config_documents_every_field() {
         "incident_after:",
         "transfer_ssh:",
         "throughput:",
+        // [dns] and [ticket]
+        "servers:",
+        "zone:",
+        "record:",
+        "tsig_key_file:",
+        "verify_timeout:",
+        "token_file:",
+        "template:",
+        "id_pointer:",
         // [runbooks] steps
         "kind:",
         "title:",

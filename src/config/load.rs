@@ -34,9 +34,12 @@ const SECTIONS: &[&str] = &[
     "urls",
     "dnsbl",
     "drp",
+    "dns",
+    "ticket",
+    "runbooks",
 ];
 /// Tables the specification describes that later versions will read.
-const LATER_SECTIONS: &[&str] = &["dns", "ticket", "runbooks"];
+const LATER_SECTIONS: &[&str] = &[];
 
 /// What loading needs from the machine it runs on; tests provide their own.
 pub(crate) struct Env<'a> {
@@ -113,6 +116,9 @@ pub(crate) fn parse_with(text: &str, path: &Path, env: &Env) -> Result<Config, C
             "urls" => sections.urls = Some(value),
             "dnsbl" => sections.dnsbl = Some(value),
             "drp" => sections.drp = Some(value),
+            "dns" => sections.dns = Some(value),
+            "ticket" => sections.ticket = Some(value),
+            "runbooks" => sections.runbooks = Some((key.span(), value)),
             _ => {
                 let mut msg = format!(
                     "unknown field `{name}`, expected one of {}",
@@ -267,9 +273,39 @@ pub(crate) fn parse_with(text: &str, path: &Path, env: &Env) -> Result<Config, C
         .and_then(|v| super::urls::check_dnsbl(v, &mut p));
 
     // [drp] names the production and DRP [[hosts]] entries.
+    let (drp_given, dns_given, ticket_given) = (
+        sections.drp.is_some(),
+        sections.dns.is_some(),
+        sections.ticket.is_some(),
+    );
     let drp = sections
         .drp
         .and_then(|v| super::drp::check_drp(v, &drafts, &mut p));
+    // [dns] and [ticket]: the DRP's DNS switch and ticket webhook (their secrets are read at use).
+    let dns = sections
+        .dns
+        .and_then(|v| super::dns::check_dns(v, env, &base, &mut p));
+    let ticket = sections
+        .ticket
+        .and_then(|v| super::ticket::check_ticket(v, env, &base, &mut p));
+
+    // [runbooks] refer to hosts, datasets, URL tests, [drp], [dns] and [ticket].
+    let runbooks = match sections.runbooks {
+        Some((key, v)) => {
+            let cx = super::runbooks::Context {
+                hosts: &drafts,
+                unreadable: &unreadable,
+                datasets: &datasets,
+                urls: &urls,
+                drp: drp.as_ref(),
+                drp_given,
+                dns_given,
+                ticket_given,
+            };
+            super::runbooks::check_runbooks(key, v, &cx, &mut p)
+        }
+        None => Default::default(),
+    };
 
     // OpenSSH resolution and jumps need valid [ssh] settings.
     let hosts = match &ssh {
@@ -320,6 +356,9 @@ pub(crate) fn parse_with(text: &str, path: &Path, env: &Env) -> Result<Config, C
             urls,
             dnsbl,
             drp,
+            dns,
+            ticket,
+            runbooks,
         }),
         _ => Err(ConfigError::new(path, p.list)),
     }
@@ -348,6 +387,9 @@ struct Sections<'i> {
     urls: Option<Spanned<DeValue<'i>>>,
     dnsbl: Option<Spanned<DeValue<'i>>>,
     drp: Option<Spanned<DeValue<'i>>>,
+    dns: Option<Spanned<DeValue<'i>>>,
+    ticket: Option<Spanned<DeValue<'i>>>,
+    runbooks: Option<(Span<usize>, Spanned<DeValue<'i>>)>,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 
 mod apps;
 mod datasets;
+mod dns;
 mod drp;
 mod error;
 mod fields;
@@ -17,14 +18,18 @@ mod jumps;
 mod load;
 pub mod openssh;
 mod raw;
+mod runbooks;
 mod thresholds;
+mod ticket;
 mod urls;
 mod values;
 
 pub use apps::{HostApps, REPLICATION_KINDS, SERVICES};
 pub use datasets::default_grace;
+pub use dns::DnsSettings;
 pub use drp::{DrpSettings, rate};
 pub use error::{ConfigError, Location, Problem};
+pub use ticket::{TICKET_PLACEHOLDERS, Template, TicketSettings};
 pub use urls::{ContentMatch, Dnsbl, MAX_REDIRECTS, UrlTest};
 pub use values::{expand_path, format_duration, parse_duration};
 
@@ -247,6 +252,13 @@ pub struct Config {
     pub dnsbl: Option<Dnsbl>,
     /// `[drp]`, if the file has one (SPEC §6).
     pub drp: Option<DrpSettings>,
+    /// `[dns]`, if the file has one (SPEC §6): the DRP's DNS switch.
+    pub dns: Option<DnsSettings>,
+    /// `[ticket]`, if the file has one (SPEC §6): the DRP's ticket webhook.
+    pub ticket: Option<TicketSettings>,
+    /// `[runbooks.NAME]` in file order (SPEC §6), checked against the hosts, datasets, URL
+    /// tests, [drp], [dns] and [ticket] of the file.
+    pub runbooks: crate::drp::model::Runbooks,
 }
 
 impl Config {

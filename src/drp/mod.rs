@@ -1,0 +1,12 @@
+//! The DRP runbooks (SPEC §6): the runbook model and its resolved plan, the journal, the lock
+//! on the DRP host, and the steps (detached remote jobs, copies, database imports, tickets,
+//! DNS switches) that the engine runs one by one.
+
+pub mod model;
+pub mod plan;
+pub mod journal;
+pub mod lock;
+pub mod job;
+pub mod copy;
+pub mod dns;
+pub mod ticket;
