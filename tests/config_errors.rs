@@ -431,6 +431,8 @@ fn example_config_documents_every_field() {
         "incident_after:",
         "transfer_ssh:",
         "throughput:",
+        "fence:",
+        "fence_verify:",
         // [dns] and [ticket]
         "servers:",
         "zone:",

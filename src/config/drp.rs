@@ -21,6 +21,8 @@ struct RawDrp {
     incident_after: Option<Spanned<Loose>>,
     transfer_ssh: Option<Spanned<String>>,
     throughput: Option<Spanned<String>>,
+    fence: Option<Spanned<String>>,
+    fence_verify: Option<Spanned<String>>,
 }
 
 /// `[drp]`, checked.
@@ -37,6 +39,11 @@ pub struct DrpSettings {
     /// Bytes per second between the backup farm and the DRP server, as configured; a
     /// measurement replaces it.
     pub throughput: Option<f64>,
+    /// The command that fences production (puts it into maintenance) before an activation
+    /// while it still answers (planned mode; emergency mode when production answers), and
+    /// the command whose exit 0 proves it is fenced.
+    pub fence: Option<String>,
+    pub fence_verify: Option<String>,
 }
 
 pub(super) fn check_drp(v: Spanned<DeValue>, drafts: &[Draft], p: &mut Problems) -> Option<DrpSettings> {
@@ -104,12 +111,29 @@ pub(super) fn check_drp(v: Spanned<DeValue>, drafts: &[Draft], p: &mut Problems)
             None
         }
     });
+    let command = |v: &Option<Spanned<String>>, field: &str, p: &mut Problems| {
+        v.as_ref().and_then(|c| {
+            if c.get_ref().trim().is_empty() || c.get_ref().contains('\0') {
+                p.at(c.span(), format!("`{field}`: expected a shell command run on the production host"));
+                None
+            } else {
+                Some(c.get_ref().clone())
+            }
+        })
+    };
+    let fence = command(&raw.fence, "fence", p);
+    let fence_verify = command(&raw.fence_verify, "fence_verify", p);
+    if let (None, Some(v)) = (&raw.fence, &raw.fence_verify) {
+        p.at(v.span(), "`fence_verify` without `fence`: expected the fencing command too");
+    }
     Some(DrpSettings {
         production: raw.production.into_inner(),
         drp: raw.drp.into_inner(),
         incident_after,
         transfer_ssh,
         throughput,
+        fence,
+        fence_verify,
     })
 }
 
