@@ -82,9 +82,19 @@ pub fn attach_rto(
             continue;
         };
         let from = report.newest.as_ref().map(|n| n.host.as_str());
+        // Only measurements to today's DRP server count (the site may have moved it).
+        let drp = config.drp.as_ref().map(|d| d.drp.as_str());
+        let to_drp = |m: &&super::throughput::Measurement| Some(m.to.as_str()) == drp;
         let m = from
             .and_then(|h| measured.by_host.get(h))
-            .or_else(|| measured.by_host.values().max_by_key(|m| m.at));
+            .filter(to_drp)
+            .or_else(|| {
+                measured
+                    .by_host
+                    .values()
+                    .filter(to_drp)
+                    .max_by_key(|m| m.at)
+            });
         let (rate, source) = match (m, configured) {
             (Some(m), _) => (
                 m.bytes_per_second(),

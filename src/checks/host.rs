@@ -112,6 +112,10 @@ pub struct HostMemory {
     /// The last real reading of each disk, by check id.
     pub(crate) smart_readings: BTreeMap<String, DiskReading>,
     pub(crate) last_quota: Option<Remembered>,
+    /// The names each replication kind's checks had when last read, so that a kind that
+    /// cannot be read (cluster down, tool failing) reports under the same ids
+    /// (`app.replication.<kind>.<name>`): a check must not vanish when it breaks.
+    pub(crate) replication_names: BTreeMap<String, Vec<String>>,
 }
 
 impl HostMemory {
@@ -133,9 +137,46 @@ pub fn evaluate(
     let mut checks = system::evaluate(host, report, timing, memory);
     checks.extend(hardware::evaluate(host, report, timing, memory));
     checks.extend(super::apps::evaluate(host, report));
-    checks.extend(super::replication::evaluate(host, report));
+    checks.extend(stable_replication_ids(
+        super::replication::evaluate(host, report),
+        &mut memory.replication_names,
+    ));
     checks.extend(super::network::evaluate(host, report));
     checks
+}
+
+/// A kind that could not be read gives one check `app.replication.<kind>`: it is reported
+/// under every name the kind had when last read instead, and names read now are remembered.
+fn stable_replication_ids(
+    checks: Vec<Check>,
+    names: &mut BTreeMap<String, Vec<String>>,
+) -> Vec<Check> {
+    const PREFIX: &str = "app.replication.";
+    let mut read_now: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for c in &checks {
+        if let Some((kind, name)) = c.id.strip_prefix(PREFIX).and_then(|r| r.split_once('.')) {
+            read_now
+                .entry(kind.to_string())
+                .or_default()
+                .push(name.to_string());
+        }
+    }
+    let mut out = Vec::with_capacity(checks.len());
+    for c in checks {
+        let kind = c.id.strip_prefix(PREFIX).filter(|k| !k.contains('.'));
+        match kind.and_then(|k| names.get(k)).filter(|_| kind.is_some_and(|k| !read_now.contains_key(k))) {
+            Some(known) => {
+                for name in known {
+                    let mut each = c.clone();
+                    each.id = format!("{}.{name}", c.id);
+                    out.push(each);
+                }
+            }
+            None => out.push(c),
+        }
+    }
+    names.extend(read_now);
+    out
 }
 
 /// CRIT if the critical range alerts, else WARN if the warning range does, else OK.
@@ -341,6 +382,33 @@ pub(crate) mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_broken_replication_keeps_its_ids() {
+        let mut names = BTreeMap::new();
+        let ok = vec![
+            Check::new("app.replication.drbd.r0", State::Ok, "UpToDate"),
+            Check::new("app.replication.drbd.r1", State::Ok, "UpToDate"),
+        ];
+        assert_eq!(stable_replication_ids(ok, &mut names).len(), 2);
+        let down = vec![
+            Check::new("app.replication.drbd", State::Crit, "DRBD: module not loaded"),
+            Check::new("app.replication.ceph", State::Unknown, "ceph timed out"),
+        ];
+        let ids: Vec<String> = stable_replication_ids(down, &mut names)
+            .into_iter()
+            .map(|c| format!("{} {}", c.id, c.state.word()))
+            .collect();
+        // Never read before: the kind's own id.
+        assert_eq!(
+            ids,
+            [
+                "app.replication.drbd.r0 CRIT",
+                "app.replication.drbd.r1 CRIT",
+                "app.replication.ceph UNKNOWN"
+            ]
+        );
     }
 
     #[test]

@@ -409,8 +409,17 @@ fn gluster_volume(base: &str, v: &Volume) -> Check {
             f.crit(format!("bricks not connected: {}", list(&unreachable)));
         }
     }
-    let split: u64 = v.heal.iter().filter_map(|h| h.split_brain).sum();
-    let pending: u64 = v.heal.iter().filter_map(|h| h.pending).sum();
+    // Counts come from the remote host: summed without overflow.
+    let split: u64 = v
+        .heal
+        .iter()
+        .filter_map(|h| h.split_brain)
+        .fold(0, u64::saturating_add);
+    let pending: u64 = v
+        .heal
+        .iter()
+        .filter_map(|h| h.pending)
+        .fold(0, u64::saturating_add);
     if split > 0 {
         f.crit(format!("{split} entries in split-brain"));
     }

@@ -7,27 +7,19 @@ use crate::checks::{Check, State};
 use crate::probe::parse::repl::mysql::{Channel, MysqlStatus};
 use crate::probe::parse::repl::postgres::{PgStatus, Receiver, Sender};
 
-/// Replication lag limits: ≥ WARN is WARN, ≥ CRIT is CRIT.
+/// Replication lag limits. SPEC §4: broken = CRIT, lagging = WARN — however far behind: a
+/// replica that lags is still replicating (a stopped thread or a lost connection is CRIT).
 pub mod limits {
     /// MySQL/MariaDB Seconds_Behind_Master (Source), beyond a delayed replica's own delay.
     pub const MYSQL_WARN_S: f64 = 60.0;
-    pub const MYSQL_CRIT_S: f64 = 300.0;
     /// PostgreSQL replay lag, seconds.
     pub const PG_WARN_S: f64 = 60.0;
-    pub const PG_CRIT_S: f64 = 300.0;
     /// PostgreSQL WAL not yet replayed, bytes (16 MiB is one WAL segment).
     pub const PG_WARN_BYTES: f64 = 16.0 * 1024.0 * 1024.0;
-    pub const PG_CRIT_BYTES: f64 = 1024.0 * 1024.0 * 1024.0;
 }
 
-fn lag_state(v: f64, warn: f64, crit: f64) -> State {
-    if v >= crit {
-        State::Crit
-    } else if v >= warn {
-        State::Warn
-    } else {
-        State::Ok
-    }
+fn lag_state(v: f64, warn: f64) -> State {
+    if v >= warn { State::Warn } else { State::Ok }
 }
 
 fn bytes(b: f64) -> String {
@@ -106,7 +98,7 @@ fn mysql_channel(base: &str, c: &Channel) -> Check {
     };
     Check::new(
         id,
-        lag_state(lag, limits::MYSQL_WARN_S, limits::MYSQL_CRIT_S),
+        lag_state(lag, limits::MYSQL_WARN_S),
         format!(
             "replicating from {from}, {} behind{delay}",
             duration(behind as f64)
@@ -144,11 +136,11 @@ fn pg_sender(base: &str, version: u32, s: &Sender) -> Check {
     let mut state = State::Ok;
     let mut lag = Vec::new();
     if let Some(secs) = secs {
-        state = state.worst(lag_state(secs, limits::PG_WARN_S, limits::PG_CRIT_S));
+        state = state.worst(lag_state(secs, limits::PG_WARN_S));
         lag.push(format!("replay {} behind", duration(secs)));
     }
     if let Some(b) = s.lag_bytes {
-        state = state.worst(lag_state(b, limits::PG_WARN_BYTES, limits::PG_CRIT_BYTES));
+        state = state.worst(lag_state(b, limits::PG_WARN_BYTES));
         lag.push(bytes(b));
     }
     if s.state != "streaming" {
@@ -194,11 +186,7 @@ fn pg_standby(base: &str, version: u32, r: &Receiver) -> Check {
     }
     let secs = r.replay_age.unwrap_or(0.0).max(0.0);
     let b = r.lag_bytes.unwrap_or(0.0);
-    let state = lag_state(secs, limits::PG_WARN_S, limits::PG_CRIT_S).worst(lag_state(
-        b,
-        limits::PG_WARN_BYTES,
-        limits::PG_CRIT_BYTES,
-    ));
+    let state = lag_state(secs, limits::PG_WARN_S).worst(lag_state(b, limits::PG_WARN_BYTES));
     Check::new(
         id,
         state,

@@ -77,6 +77,22 @@ pub struct RefreshSettings {
     pub sudo: bool,
     /// The most backup copies one host holds (each may take its own budget).
     pub max_copies_per_host: u32,
+    /// The largest allowance a host's applications and replication add (see [`app_allowance`]).
+    pub max_app_allowance: Duration,
+}
+
+/// What each supervised application and each replication kind may add to a refresh's
+/// deadline: their probes run one after the other under their own timeouts (a frozen mysqld
+/// costs its 5 s), so a hung service is reported by its section, not the whole host cut short.
+pub const PER_SERVICE_DEADLINE: Duration = Duration::from_secs(6);
+pub const PER_REPLICATION_DEADLINE: Duration = Duration::from_secs(12);
+
+/// The deadline allowance of a host's `services` and `replication`.
+pub fn app_allowance(host: &crate::config::HostConfig) -> Duration {
+    let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+    PER_SERVICE_DEADLINE
+        .saturating_mul(n(host.services.len()))
+        .saturating_add(PER_REPLICATION_DEADLINE.saturating_mul(n(host.apps.replication.len())))
 }
 
 /// What one backup copy may add to a slow refresh's deadline: its section's own budget
@@ -99,6 +115,11 @@ impl RefreshSettings {
                 .map(|h| crate::backup::site::probes_for(config, &h.name).len())
                 .max()
                 .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)),
+            max_app_allowance: config
+                .supervised()
+                .map(app_allowance)
+                .max()
+                .unwrap_or_default(),
         }
     }
 
@@ -108,6 +129,7 @@ impl RefreshSettings {
             .saturating_mul(hops)
             .saturating_add(self.total.saturating_mul(SLOW_DEADLINE_FACTOR))
             .saturating_add(PER_COPY_DEADLINE.saturating_mul(self.max_copies_per_host))
+            .saturating_add(self.max_app_allowance)
     }
 }
 
@@ -236,7 +258,8 @@ pub async fn refresh_host(
             .saturating_add(PER_COPY_DEADLINE.saturating_mul(copies))
     } else {
         settings.total
-    };
+    }
+    .saturating_add(app_allowance(host));
     let result = async {
         let (conn, fresh) = pool.get(&host.name).await?;
         if fresh == Freshness::New {

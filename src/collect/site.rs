@@ -18,7 +18,30 @@ pub async fn site_checks(config: &Config, pool: &Pool, dnsbl_due: bool) -> Vec<C
     let urls = join_all(config.urls.iter().map(|test| async move {
         match &test.via {
             None => crate::web::test_url(test, &Direct).await,
-            Some(via) => crate::web::test_url(test, &Tunnel { pool, via }).await,
+            Some(via) => {
+                // The SSH connection to `via` first, outside the URL's clock: its set-up (a
+                // key exchange, perhaps through a jump) is no part of the site's delay. Without
+                // it the URL cannot be tested: UNKNOWN (via's own checks say why), not CRIT.
+                if let Err(e) = pool.get(via).await {
+                    return Check::unknown(
+                        test.check_id(),
+                        format!("cannot test through {via}: {e}"),
+                    );
+                }
+                let only_host = test
+                    .url
+                    .host_str()
+                    .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_string());
+                crate::web::test_url(
+                    test,
+                    &Tunnel {
+                        pool,
+                        via,
+                        only_host,
+                    },
+                )
+                .await
+            }
         }
     }));
     let blocklists = async {
@@ -75,18 +98,33 @@ impl SiteChecks {
 pub struct Tunnel<'a> {
     pub pool: &'a Pool,
     pub via: &'a str,
+    /// The only host the tunnel opens channels to (the URL's own): a redirect elsewhere is not
+    /// followed from inside the site, so a hostile site cannot make `via` connect to internal
+    /// addresses and read their answers back.
+    pub only_host: Option<String>,
 }
 
 impl Dialer for Tunnel<'_> {
     fn dial<'a>(&'a self, host: &'a str, port: u16, trace: &'a SharedTrace) -> DialFuture<'a> {
         Box::pin(async move {
             lock(trace).phase = Phase::Connect;
-            let started = Instant::now();
+            if let Some(only) = &self.only_host
+                && !only.eq_ignore_ascii_case(host.trim_start_matches('[').trim_end_matches(']'))
+            {
+                return Err(DialError::connect(format!(
+                    "redirect to {} not followed through the tunnel from {} (only {only})",
+                    crate::probe::parse::clean(host, 80),
+                    self.via
+                )));
+            }
             let (conn, _) = self
                 .pool
                 .get(self.via)
                 .await
                 .map_err(|e| DialError::connect(format!("SSH to {}: {e}", self.via)))?;
+            // The SSH connection is the console's, made before the test (see site_checks):
+            // only the channel's opening is this URL's connect time.
+            let started = Instant::now();
             let io = open_channel(&conn, host, port).await.map_err(|why| {
                 DialError::connect(format!("{host}:{port}: {}", channel_refusal_words(&why)))
             })?;

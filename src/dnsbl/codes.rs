@@ -54,9 +54,11 @@ pub fn classify(answers: &[IpAddr]) -> ZoneAnswer {
     }
 }
 
+/// Any 127.0.0.0/8 answer but 127.0.0.1 (a test entry) and 127.255.255.x (errors of the
+/// query): zones use codes beyond Spamhaus's .2–.11 (127.0.0.12–14, 127.0.1.x), all listings.
 fn is_listing(a: Ipv4Addr) -> bool {
     let [x, y, z, w] = a.octets();
-    (x, y, z) == (127, 0, 0) && (2..=11).contains(&w)
+    x == 127 && (y, z, w) != (0, 0, 1) && !is_refusal(a)
 }
 
 fn is_refusal(a: Ipv4Addr) -> bool {
@@ -289,8 +291,15 @@ mod tests {
             classify(&[v4("127.0.0.2"), v4("127.255.255.255")]),
             ZoneAnswer::Refused(_)
         ));
-        for odd in ["127.0.0.1", "127.0.0.12", "93.184.216.34"] {
+        for odd in ["127.0.0.1", "93.184.216.34"] {
             assert!(matches!(classify(&[v4(odd)]), ZoneAnswer::Odd(_)), "{odd}");
+        }
+        // Codes beyond Spamhaus's are listings too (SPEC: listed = CRIT).
+        for listed in ["127.0.0.12", "127.0.1.2"] {
+            assert!(
+                matches!(classify(&[v4(listed)]), ZoneAnswer::Listed { .. }),
+                "{listed}"
+            );
         }
     }
 

@@ -47,7 +47,7 @@ svc_units() {
 # Counts the processes named in "$@" (see @@proc above). The names travel in the environment:
 # on awk's command line, a Java class name would find awk itself.
 svc_procs() {
-    ps -A -o pid=,stat=,comm=,args= </dev/null 2>/dev/null | VIGIE_WANT="$*" awk '
+    t 5 ps -A -o pid=,stat=,comm=,args= </dev/null 2>/dev/null | VIGIE_WANT="$*" awk '
         BEGIN { n = split(ENVIRON["VIGIE_WANT"], w, " "); for (i = 1; i <= n; i++) c[i] = 0 }
         $1 == 1 { pid1 = 1 }
         $2 ~ /^Z/ { next }

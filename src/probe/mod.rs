@@ -10,9 +10,10 @@ use std::fmt::Write as _;
 /// The probe script, sent on the exec channel's stdin.
 pub const SCRIPT: &str = concat!(
     include_str!("probe.sh"),
+    // The network first: quick, and then never cut short by a hung application probe.
+    include_str!("net.sh"),
     include_str!("apps.sh"),
     include_str!("repl.sh"),
-    include_str!("net.sh"),
     include_str!("end.sh"),
 );
 

@@ -13,7 +13,7 @@
 #                 single-quoted by the console, only ever expanded inside double quotes here
 #   SVC='a b'     the applications to probe (apps.sh), words from config::SERVICES
 #   REPL='a b'    the replication kinds to read (repl.sh), words from config::REPLICATION_KINDS
-# The script is this file, then apps.sh, repl.sh and net.sh, then end.sh (probe::SCRIPT).
+# The script is this file, then net.sh, apps.sh and repl.sh, then end.sh (probe::SCRIPT).
 # Standard input is the script itself: every command that could read it runs </dev/null.
 # POSIX sh only: it must run on any Debian or RHEL host as it is.
 

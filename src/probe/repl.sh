@@ -78,7 +78,7 @@ s_repl_pacemaker() { s_repl_cluster; }
 # The resources drbdadm has in its configuration, with their minors: `name minor...` a line
 # (at most 16 resources).
 drbd_config() {
-    _res=$(t 5 drbdadm sh-resources 2>&1) || {
+    _res=$(t 5 $_sudo drbdadm sh-resources 2>&1) || {
         printf '%s\n' "$_res"
         return 1
     }
@@ -86,7 +86,7 @@ drbd_config() {
     for _r in $_res; do
         _i=$((_i + 1))
         [ "$_i" -le 16 ] || break
-        printf '%s %s\n' "$_r" "$(t 2 drbdadm sh-minor "$_r" 2>/dev/null | tr '\n' ' ')"
+        printf '%s %s\n' "$_r" "$(t 2 $_sudo drbdadm sh-minor "$_r" 2>/dev/null | tr '\n' ' ')"
     done
 }
 

@@ -360,6 +360,15 @@ fn the_restore_time_follows_the_measured_throughput() {
     )
     .unwrap();
     st.throughput.by_host.insert("backup-a".into(), m);
+    std::sync::Arc::make_mut(&mut st.config).drp = Some(crate::config::DrpSettings {
+        production: "prod".into(),
+        drp: "drp".into(),
+        incident_after: std::time::Duration::from_secs(300),
+        transfer_ssh: "ssh".into(),
+        throughput: None,
+        fence: None,
+        fence_verify: None,
+    });
     st.refresh_datasets();
     let text = screen(&st, 160, 30);
     let rto: Vec<&str> = text.lines().filter(|l| l.contains("RTO")).collect();

@@ -126,7 +126,7 @@ fn from_json(v: &Value) -> Result<CephStatus, ReplError> {
                             .is_some_and(clean_state)
                     })
                     .filter_map(|s| s.get("count").and_then(Value::as_u64))
-                    .sum()
+                    .fold(0, u64::saturating_add)
             })
             .unwrap_or(0);
         Some((total, clean))

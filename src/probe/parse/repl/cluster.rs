@@ -97,6 +97,12 @@ pub fn parse(body: &str) -> Result<ClusterStatus, ReplError> {
 /// crm_mon could not connect: the cluster stack is down on this node (or Vigie may not look).
 fn crm_failure(part: &Part<'_>) -> ReplError {
     let t = &part.text;
+    let lower = t.to_ascii_lowercase();
+    // "Connection to cluster failed: Permission denied" is Vigie not allowed to look (not in
+    // haclient), not the cluster down.
+    if lower.contains("permission") || lower.contains("not permitted") || lower.contains("sudo:") {
+        return failure("crm_mon", part);
+    }
     if t.contains("not available on this node")
         || t.contains("Transport endpoint is not connected")
         || t.contains("Connection to cluster failed")
