@@ -10,3 +10,4 @@ pub mod job;
 pub mod copy;
 pub mod dns;
 pub mod ticket;
+pub mod db_import;
