@@ -427,6 +427,18 @@ fn check_step(
                             ),
                         );
                         None
+                    } else if !d.get_ref().ends_with("_drill") {
+                        // A drill drops its previous drill database first: only names that say
+                        // they are scratch may be dropped (src/drp/db_import.rs refuses others).
+                        p.at(
+                            d.span(),
+                            format!(
+                                "`drill_database` {:?} must end in `_drill`: a drill replaces the \
+                                 previous drill's database, and only such names are ever dropped",
+                                d.get_ref()
+                            ),
+                        );
+                        None
                     } else {
                         Some(d.get_ref().clone())
                     }
