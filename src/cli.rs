@@ -53,7 +53,21 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// DRP runbooks: plan, run, status, resume, unlock
+    Drp {
+        #[command(subcommand)]
+        command: drp_cli::DrpCommand,
+    },
+    /// The audit journal of DRP runs
+    Journal {
+        /// The report for the customer
+        #[arg(long, value_name = "FORMAT")]
+        export: Option<drp_cli::ExportFormat>,
+    },
 }
+
+#[path = "drp_cli.rs"]
+mod drp_cli;
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
@@ -87,6 +101,14 @@ pub fn main() -> i32 {
             Err(code) => code,
         },
         Some(Command::Demo) => demo(&cli),
+        Some(Command::Drp { command }) => match load(&path) {
+            Ok(cfg) => drp_cli::main(cfg, command, cli.read_only, cli.accept_new),
+            Err(code) => code,
+        },
+        Some(Command::Journal { export }) => match load(&path) {
+            Ok(cfg) => drp_cli::journal_main(&cfg, *export),
+            Err(code) => code,
+        },
     }
 }
 

@@ -10,4 +10,5 @@ pub mod job;
 pub mod copy;
 pub mod dns;
 pub mod ticket;
+pub mod engine;
 pub mod db_import;
