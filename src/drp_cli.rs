@@ -17,10 +17,6 @@ use std::time::{Duration, Instant};
 const EXIT_REFUSED: i32 = 2;
 const EXIT_USAGE: i32 = 3;
 
-/// Where the lock lives on the DRP host when not `/var/lib/vigie` (test labs whose hosts
-/// share `/var/lib`).
-pub const LOCK_DIR_ENV: &str = "VIGIE_DRP_LOCK_DIR";
-
 #[derive(Debug, Subcommand)]
 pub enum DrpCommand {
     /// Print every step with the exact command, host and resolved source/target; touches
@@ -124,9 +120,7 @@ pub fn main(cfg: Config, command: &DrpCommand, read_only: bool, accept_new: bool
             crate::collect::routes(&cfg),
             crate::collect::transport_options(&cfg, accept_new),
         ));
-        let engine = Engine::new(cfg.clone(), pool, journal)
-            .read_only(read_only)
-            .lock_dir(std::env::var(LOCK_DIR_ENV).ok());
+        let engine = Engine::new(cfg.clone(), pool, journal).read_only(read_only);
         match command {
             DrpCommand::Plan {
                 runbook,

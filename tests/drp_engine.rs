@@ -3,9 +3,8 @@
 //! lab's transfer path, the site's zone on the lab's Knot (10.77.1.53, TSIG key
 //! `$LAB_DIR/tsig.key`), and a ticket receiver in this test process on 127.0.0.1.
 //!
-//! Each test runs the binary with its own state directory (`XDG_STATE_HOME`: the journal) and
-//! the lock under the DRP host's own /srv (`VIGIE_DRP_LOCK_DIR`: the lab's hosts share
-//! /var/lib).
+//! Each test runs the binary with its own state directory (`XDG_STATE_HOME`: the journal); the
+//! lock is where it is on a real DRP host, /var/lib/vigie (each lab host has its own).
 
 mod common;
 
@@ -22,7 +21,7 @@ use tokio::net::TcpListener;
 const HOUR: i64 = 3600;
 const PROD_PUBLIC: &str = "203.0.113.11";
 const DRP_PUBLIC: &str = "203.0.113.22";
-const LOCK_DIR: &str = "/srv/vigie-lock";
+const LOCK_DIR: &str = "/var/lib/vigie";
 const JOBS: &str = "/root/.local/state/vigie/jobs";
 
 fn now() -> i64 {
@@ -257,7 +256,6 @@ impl Site {
             .arg(&self.config)
             .args(args)
             .env("XDG_STATE_HOME", self.state())
-            .env("VIGIE_DRP_LOCK_DIR", LOCK_DIR)
             .env("LAB_DIR", &self.lab_dir)
             .stdin(Stdio::null())
             .kill_on_drop(true);
@@ -361,7 +359,7 @@ fn clean(lab: &Lab) {
     for h in ["prod", "drp"] {
         let _ = lab.try_sh(
             h,
-            &format!("rm -rf /srv/www /srv/maintenance /srv/drp-active {LOCK_DIR} {JOBS}/{h}/2*"),
+            &format!("rm -rf /srv/www /srv/maintenance /srv/drp-active {LOCK_DIR}/lock {JOBS}/{h}/2*"),
         );
     }
     let _ = lab.try_sh(

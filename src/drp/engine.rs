@@ -158,8 +158,9 @@ impl Engine {
         self
     }
 
-    /// The lock's directory on the DRP host instead of its default (`/var/lib/vigie`): for
-    /// test labs whose hosts share `/var/lib` (`VIGIE_DRP_LOCK_DIR` in the CLI).
+    /// The lock's directory on the DRP host instead of its default (`/var/lib/vigie`). Not
+    /// settable from the command line or the environment: two consoles must never look at
+    /// two different locks.
     pub fn lock_dir(mut self, dir: Option<String>) -> Engine {
         self.lock_dir = dir.filter(|d| !d.is_empty());
         self

@@ -25,6 +25,10 @@ pub enum Action {
     DemoFault(Fault),
     /// Time a transfer from each backup server to the DRP server (restore-time estimate).
     MeasureThroughput,
+    /// DRP screen: show the plan for the next mode (drill → planned → emergency).
+    NextMode,
+    /// Open the alert ticket's confirmation dialog (it sends nothing by itself).
+    PrepareAlert,
 }
 
 /// A key as the table names it.
@@ -133,13 +137,13 @@ pub const BINDINGS: &[Binding] = &[
         &[Code(KeyCode::Up), Char('k')],
         "↑ k",
         Action::Up,
-        "select the previous host / scroll up",
+        "select the previous host, runbook or run / scroll up",
     ),
     bind(
         &[Code(KeyCode::Down), Char('j')],
         "↓ j",
         Action::Down,
-        "select the next host / scroll down",
+        "select the next host, runbook or run / scroll down",
     ),
     bind(
         &[Code(KeyCode::PageUp)],
@@ -190,6 +194,18 @@ pub const BINDINGS: &[Binding] = &[
         Action::MeasureThroughput,
         "Backups: time a transfer from each backup server to the DRP server (RTO)",
     ),
+    bind(
+        &[Char('m')],
+        "m",
+        Action::NextMode,
+        "DRP: the plan in the next mode (drill, planned, emergency)",
+    ),
+    act(
+        &[Char('A')],
+        "A",
+        Action::PrepareAlert,
+        "prepare the alert ticket (shown in full; sent only if you type YES)",
+    ),
     bind(&[Char('?')], "?", Action::Help, "this help"),
     bind(&[Char('q'), Ctrl('c')], "q", Action::Quit, "quit"),
     demo(
@@ -208,7 +224,13 @@ pub const BINDINGS: &[Binding] = &[
         &[Char('S')],
         "S",
         Fault::ServiceStops,
-        "demo: production's service stops / restarts",
+        "demo: production's web tier (nginx) stops / restarts",
+    ),
+    demo(
+        &[Char('R')],
+        "R",
+        Fault::ReplicationBreaks,
+        "demo: the replication link to the DRP breaks / is repaired",
     ),
 ];
 
@@ -268,9 +290,12 @@ mod tests {
         let t = key(KeyCode::Char('T'));
         assert_eq!(action_for(&t, false, false), Some(Action::MeasureThroughput));
         assert_eq!(action_for(&t, false, true), None);
+        let a = key(KeyCode::Char('A'));
+        assert_eq!(action_for(&a, false, false), Some(Action::PrepareAlert));
+        assert_eq!(action_for(&a, false, true), None);
         for b in BINDINGS.iter().filter(|b| !b.acts) {
             assert!(
-                !matches!(b.action, Action::MeasureThroughput),
+                !matches!(b.action, Action::MeasureThroughput | Action::PrepareAlert),
                 "an action key must be marked `acts`"
             );
         }

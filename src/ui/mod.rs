@@ -2,6 +2,7 @@
 //! [`render`]; keys → [`keys::Action`] → [`update`]. Input and drawing never wait on the
 //! network: collectors run in their own tasks and only send owned snapshots.
 
+pub mod incident;
 pub mod keys;
 pub mod render;
 pub mod state;
@@ -53,6 +54,11 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<()> {
     if let Some(faults) = &opts.demo {
         state.demo = Some(demo_switches(faults));
     }
+    let (journal_tx, mut journal_rx) = tokio::sync::mpsc::unbounded_channel();
+    let journal = crate::drp::journal::Journal::for_site(&config.site.name);
+    state.journal.path = journal.as_ref().map(|j| j.path().to_path_buf());
+    let journal_task = journal.map(|j| spawn_journal_watch(j, journal_tx));
+    let (alert_tx, mut alert_rx) = tokio::sync::mpsc::unbounded_channel();
     let theme = opts.theme;
     let mut console_host = ConsoleHost::new();
     let mut sigterm = signal(SignalKind::terminate())?;
@@ -86,6 +92,11 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<()> {
                         Effect::MeasureThroughput => {
                             collect::measure::spawn(config.clone(), pool.clone(), measure_tx.clone());
                         }
+                        Effect::SendAlert => {
+                            if let Some(out) = state.outbox.take() {
+                                spawn_alert(&config, &state, out, alert_tx.clone());
+                            }
+                        }
                         Effect::None => {}
                     }
                     dirty = true;
@@ -118,6 +129,15 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<()> {
                 state.site_checks = checks;
                 dirty = !state.paused;
             }
+            Some(reading) = journal_rx.recv() => {
+                state.on_journal(reading);
+                dirty = true;
+            }
+            Some((key, result)) = alert_rx.recv() => {
+                state.now = jiff::Timestamp::now();
+                state.on_alert(key, result);
+                dirty = true;
+            }
             Some(event) = measure_rx.recv() => {
                 state.on_measure(event);
                 state.refresh_datasets();
@@ -136,7 +156,67 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<()> {
     if let Some(t) = site_task {
         t.abort();
     }
+    if let Some(t) = journal_task {
+        t.abort();
+    }
     Ok(())
+}
+
+/// Watches the journal: its length and modification time are checked every second, and the
+/// file is read again only when they change. All of it in this task, off the screen's path: a
+/// slow disk (a home directory on NFS) never holds the keys or the drawing. Reading it whole
+/// is cheap and it changes only during a run: 200 runs (2 MiB, years of drills) are read and
+/// parsed in 18 ms here, and their runs derived in 11 ms by `on_journal` (release build;
+/// `measure_journal_reading` in `render::journal`'s tests).
+fn spawn_journal_watch(
+    journal: crate::drp::journal::Journal,
+    tx: tokio::sync::mpsc::UnboundedSender<Result<crate::drp::journal::Reading, String>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut seen = None;
+        loop {
+            tick.tick().await;
+            let stamp = match tokio::fs::metadata(journal.path()).await {
+                Ok(m) => Some((m.len(), m.modified().ok())),
+                Err(_) => None,
+            };
+            if seen == Some(stamp) {
+                continue;
+            }
+            seen = Some(stamp);
+            let j = journal.clone();
+            let reading = match tokio::task::spawn_blocking(move || j.read()).await {
+                Ok(Ok(r)) => Ok(r),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(format!("the reading task failed: {e}")),
+            };
+            if tx.send(reading).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// Posts the alert ticket the operator confirmed, in its own task; the ticket id (or why
+/// there is none) comes back to the banner. Nothing to post without `[ticket]` (the dialog
+/// offered no confirmation then).
+pub(crate) fn spawn_alert(
+    config: &Config,
+    state: &ConsoleState,
+    out: incident::Outgoing,
+    tx: tokio::sync::mpsc::UnboundedSender<(String, Result<String, String>)>,
+) {
+    let Some(settings) = config.ticket.clone() else {
+        return;
+    };
+    let vars = incident::ticket_vars(state, &out.key);
+    tokio::spawn(async move {
+        let result =
+            crate::drp::ticket::post(&settings, &out.ticket.title, &out.ticket.body, &vars).await;
+        let _ = tx.send((out.key, result.map(|id| id.0).map_err(|e| e.to_string())));
+    });
 }
 
 /// URL tests and blocklists, every refresh, in their own task (a slow URL never holds the

@@ -98,6 +98,9 @@ pub struct HostView {
     pub load: VecDeque<f64>,
     pub cpu: VecDeque<f64>,
     pub memory: VecDeque<f64>,
+    /// The first failed refresh of the current run of failures (`None` while it answers):
+    /// how long a host never read successfully has been silent (see `incident::reach`).
+    pub failing_since: Option<jiff::Timestamp>,
 }
 
 impl HostView {
@@ -159,6 +162,9 @@ impl HostView {
             push(&mut self.cpu, find("system.cpu"));
             push(&mut self.memory, find("system.memory"));
             self.last_good = Some(snap.clone());
+            self.failing_since = None;
+        } else if self.failing_since.is_none() {
+            self.failing_since = Some(snap.refreshed_at);
         }
         self.latest = Some(snap);
     }
@@ -190,6 +196,69 @@ impl Filter {
         let needle = self.text.to_lowercase();
         fields.iter().any(|f| f.to_lowercase().contains(&needle))
     }
+}
+
+/// The DRP screen before a run: which runbook and mode the plan is shown for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrpView {
+    /// Index into the configuration's runbooks.
+    pub runbook: usize,
+    pub mode: crate::drp::model::Mode,
+    /// The lock on the DRP host as last read, for the screen to say who holds it. Filled by
+    /// the engine side (the console does not read it by itself); `None`: not read.
+    pub lock: Option<LockReading>,
+}
+
+/// The DRP lock as read at `at`: its status, or why it could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockReading {
+    pub at: jiff::Timestamp,
+    pub status: Result<crate::drp::lock::LockStatus, String>,
+}
+
+/// The journal as last read (a task watches the file and reads it when it changes).
+#[derive(Debug, Clone, Default)]
+pub struct JournalView {
+    /// Where it is; `None` without a state directory (no home directory).
+    pub path: Option<std::path::PathBuf>,
+    /// `None` until the first reading; `Err`: why the file could not be read.
+    pub reading: Option<Result<crate::drp::journal::Reading, String>>,
+    /// The runs, newest first.
+    pub runs: Vec<crate::drp::journal::RunState>,
+    pub active: crate::drp::model::ActiveSite,
+    /// Index into `runs` of the run whose steps are shown.
+    pub selected: usize,
+}
+
+/// A confirmation popup: what confirming does, shown in full, confirmed only by typing a
+/// word (no default on Enter, Esc cancels). Reusable for any action the console offers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dialog {
+    pub title: String,
+    /// What the situation is and what confirming does.
+    pub body: Vec<String>,
+    /// The exact ticket that confirming sends (or that the operator copies), shown as is.
+    pub ticket: Option<crate::ui::incident::TicketText>,
+    /// The word to type ("YES", a host name). `None`: nothing can be confirmed (the dialog
+    /// only shows text, and `note` says why).
+    pub confirm_word: Option<String>,
+    pub note: Option<String>,
+    /// What was typed so far, and what was wrong with the last Enter.
+    pub input: String,
+    pub error: Option<String>,
+    /// Lines scrolled off the top of the text.
+    pub scroll: usize,
+    pub on_confirm: DialogAction,
+}
+
+/// What confirming a [`Dialog`] does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialogAction {
+    /// Post this alert ticket (exactly the one shown), under `key` (`incident::alert_key`).
+    SendAlert {
+        key: String,
+        ticket: crate::ui::incident::TicketText,
+    },
 }
 
 /// The whole console state.
@@ -231,6 +300,14 @@ pub struct ConsoleState {
     pub measure_errors: Vec<(String, String)>,
     /// Checks of no host: URL tests and blocklists, from the last site refresh.
     pub site_checks: Vec<crate::checks::Check>,
+    pub drp: DrpView,
+    pub journal: JournalView,
+    /// The open confirmation popup: it takes every key until confirmed or cancelled.
+    pub dialog: Option<Dialog>,
+    /// The alert ticket confirmed, for the event loop to post (it takes it).
+    pub outbox: Option<crate::ui::incident::Outgoing>,
+    /// What became of the last alert ticket.
+    pub alert: Option<crate::ui::incident::AlertStatus>,
 }
 
 impl ConsoleState {
@@ -247,6 +324,7 @@ impl ConsoleState {
                 load: VecDeque::new(),
                 cpu: VecDeque::new(),
                 memory: VecDeque::new(),
+                failing_since: None,
             })
             .collect();
         ConsoleState {
@@ -278,7 +356,57 @@ impl ConsoleState {
             measuring: None,
             measure_errors: Vec::new(),
             site_checks: Vec::new(),
+            drp: DrpView {
+                runbook: 0,
+                mode: crate::drp::model::Mode::Drill,
+                lock: None,
+            },
+            journal: JournalView::default(),
+            dialog: None,
+            outbox: None,
+            alert: None,
         }
+    }
+
+    /// A new reading of the journal (or why it could not be read).
+    pub fn on_journal(&mut self, reading: Result<crate::drp::journal::Reading, String>) {
+        use crate::drp::journal;
+        let selected = self
+            .journal
+            .runs
+            .get(self.journal.selected)
+            .map(|r| r.run.clone());
+        match &reading {
+            Ok(r) => {
+                self.journal.runs = journal::runs(&r.events);
+                self.journal.runs.reverse();
+                self.journal.active = journal::active_site(&r.events);
+            }
+            Err(_) => self.journal.runs.clear(),
+        }
+        self.journal.reading = Some(reading);
+        // The same run stays selected when a new one is added above it.
+        self.journal.selected = selected
+            .and_then(|id| self.journal.runs.iter().position(|r| r.run == id))
+            .unwrap_or(0);
+    }
+
+    /// The result of posting the alert ticket `key`.
+    pub fn on_alert(&mut self, key: String, result: Result<String, String>) {
+        use crate::ui::incident::{AlertOutcome, AlertStatus};
+        let outcome = match result {
+            Ok(id) => AlertOutcome::Sent {
+                id: crate::text::sanitize(&id),
+            },
+            Err(e) => AlertOutcome::Failed {
+                error: crate::text::sanitize(&e),
+            },
+        };
+        self.alert = Some(AlertStatus {
+            key,
+            at: self.now,
+            outcome,
+        });
     }
 
     /// Tab on the Host screen: the next pane the selected host shows.

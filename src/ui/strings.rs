@@ -36,6 +36,7 @@ pub fn demo_fault(fault: crate::demo::Fault) -> &'static str {
         crate::demo::Fault::ProductionDark => "prod dark",
         crate::demo::Fault::DiskFills => "disk full",
         crate::demo::Fault::ServiceStops => "service down",
+        crate::demo::Fault::ReplicationBreaks => "repl. broken",
     }
 }
 
@@ -52,14 +53,96 @@ pub const BACKUPS_UNCONFIGURED: &[&str] = &[
 pub const DRP_UNCONFIGURED: &[&str] = &[
     "No DRP runbook is configured.",
     "",
-    "The activation and return-to-production runbooks ([drp], [runbooks]) arrive with a later",
-    "version of Vigie. This console offers no action on any server.",
+    "Runbooks are [drp] and [runbooks.NAME] in the configuration: the policy's",
+    "activation and return are in config.example.toml; `vigie config check`",
+    "checks them. This console offers no action on any server.",
 ];
 pub const JOURNAL_EMPTY: &[&str] = &[
-    "The journal is empty.",
+    "The journal is empty: no DRP run yet (drills included).",
     "",
-    "Every DRP run will be journaled here (and by `vigie journal`) once runbooks exist.",
+    "Every `vigie drp run` (drills included) is journaled here, step by step.",
 ];
+pub const JOURNAL_NO_PATH: &str =
+    "No journal: no state directory (neither XDG_STATE_HOME nor HOME is set).";
+pub const JOURNAL_READING: &str = "reading the journal…";
+pub const JOURNAL_EXPORT_HINT: &str = "report for the customer: vigie journal --export csv";
+pub const JOURNAL_KEYS_HINT: &str = "↑↓ run · PgUp PgDn steps";
+pub const RUN_NOT_ENDED: &str =
+    "no end recorded: running now, or interrupted (vigie drp status tells which)";
+pub const RUN_INTERRUPTED: &str = "no end recorded: interrupted, a later run followed";
+
+// The DRP screen (4), before a run.
+pub const DRP_KEYS_HINT: &str = "↑↓ runbook · m mode · PgUp PgDn scroll";
+pub const DRP_NO_DATA_LOSS: &str = "no data comes from a backup";
+pub const DRP_LOSS_UNKNOWN: &str = "unknown: a backup is not resolved";
+pub const LOCK_NOT_READ: &str = "not read yet";
+
+/// What a mode does, in one line.
+pub fn mode_text(mode: crate::drp::model::Mode, production: &str, drp: &str) -> String {
+    use crate::drp::model::Mode;
+    match mode {
+        Mode::Drill => format!(
+            "drill: copies and imports go to scratch places on {drp}; production and the DNS are not touched"
+        ),
+        Mode::Planned => format!("planned: {production} answers and is fenced (maintenance) first"),
+        Mode::Emergency => format!(
+            "emergency: {production} is down; if it still answers, starting needs a typed reason and fencing"
+        ),
+    }
+}
+
+/// The headless command that starts the plan shown, until the console starts runs itself.
+pub fn drp_start_hint(runbook: &str, mode: crate::drp::model::Mode, drp: &str) -> String {
+    format!("start: vigie drp run {runbook} --mode {mode} --order REF --confirm {drp}{HEADLESS}")
+}
+pub const HEADLESS: &str = " (headless)";
+
+// The incident banner and the alert ticket.
+pub const INCIDENT: &str = "INCIDENT";
+pub const SITE_CUT: &str = "the jump host is cut off from the site, or the site lost its network";
+pub const LOSS_IF_ACTIVATED: &str = "data loss if activated now:";
+pub const LOSS_SHORT: &str = "loss now:";
+pub const ALERT_HINT: &str = "A: prepare the alert";
+pub const ALERT_RETRY: &str = "A: retry";
+pub const ALERT_SENDING: &str = "sending the alert ticket…";
+pub const ALERT_NOT_SENT: &str = "alert NOT sent";
+pub const NOT_READ_YET: &str = "not read yet";
+pub const ALERT_NO_INCIDENT_TITLE: &str = "Situation report from the supervision console";
+pub const ALERT_NO_INCIDENT: &str =
+    "the console detects no incident; the operator reports the situation";
+pub const ALERT_LOSS_HEAD: &str =
+    "Data loss if the DRP were activated now (newest good backup of each dataset):";
+pub const ALERT_NOT_ACTIVATED: &str = "The DRP is NOT activated: this ticket informs of the \
+     situation (the alert process of the quality policy). Activating the DRP needs the \
+     customer's order.";
+pub const ALERT_DIALOG_TITLE: &str = " Alert ticket ";
+pub const ALERT_DIALOG_NOTHING_STARTS: &str =
+    "It informs only: nothing starts on any server, the DRP is not activated.";
+pub const NO_WEBHOOK: &str = "No ticket webhook is configured ([ticket] in the configuration): \
+     copy this text into the ticket system.";
+pub const DIALOG_CLOSE: &str = "Esc closes";
+pub const DIALOG_TICKET_TITLE: &str = "Title:";
+pub const DIALOG_TICKET_BODY: &str = "Body:";
+
+/// "This posts the ticket below to https://…": what confirming does.
+pub fn alert_dialog_intro(url: &str) -> String {
+    format!("Confirming posts the ticket below to the ticket webhook {url}.")
+}
+
+/// "type YES and Enter to send · Esc cancels".
+pub fn dialog_prompt(word: &str, verb: &str) -> String {
+    format!("type {word} and Enter to {verb} · Esc cancels")
+}
+
+/// What a wrong or empty confirmation says.
+pub fn dialog_wrong(word: &str) -> String {
+    format!("type {word} exactly (nothing else confirms), or Esc to cancel")
+}
+
+/// "alert ticket 4711 sent at 03:20".
+pub fn alert_sent(id: &str, at: &str) -> String {
+    format!("alert ticket {id} sent at {at}")
+}
 
 // The throughput measurement (Backups screen, `T`).
 pub const MEASURING: &str = "measuring the throughput to the DRP server";

@@ -13,12 +13,18 @@ pub enum Effect {
     RefreshNow,
     ToggleFault(crate::demo::Fault),
     MeasureThroughput,
+    /// Post the alert ticket waiting in `state.outbox` (confirmed by the operator).
+    SendAlert,
 }
 
 const PAGE: usize = 10;
 
 /// Apply one key press.
 pub fn on_key(state: &mut ConsoleState, key: &KeyEvent) -> Effect {
+    if state.dialog.is_some() {
+        // An open dialog takes every key: nothing typed there can reach another action.
+        return dialog_key(state, key);
+    }
     if state.filter.editing {
         edit_filter(state, key);
         return Effect::None;
@@ -52,8 +58,8 @@ pub fn apply(state: &mut ConsoleState, action: Action) -> Effect {
         }
         Action::Up => move_by(state, -1),
         Action::Down => move_by(state, 1),
-        Action::PageUp => move_by(state, -(PAGE as isize)),
-        Action::PageDown => move_by(state, PAGE as isize),
+        Action::PageUp => page_by(state, -(PAGE as isize)),
+        Action::PageDown => page_by(state, PAGE as isize),
         Action::Open => {
             if state.screen == Screen::Overview && state.selected_host().is_some() {
                 state.screen = Screen::Host;
@@ -90,6 +96,21 @@ pub fn apply(state: &mut ConsoleState, action: Action) -> Effect {
             state.measuring = Some(format!("{}…", crate::ui::strings::MEASURING));
             return Effect::MeasureThroughput;
         }
+        Action::NextMode => {
+            if state.screen == Screen::Drp {
+                let all = crate::drp::model::Mode::ALL;
+                let i = all.iter().position(|m| *m == state.drp.mode).unwrap_or(0);
+                state.drp.mode = all[(i + 1) % all.len()];
+                state.scroll = 0;
+            }
+        }
+        Action::PrepareAlert => {
+            if state.read_only {
+                // Unreachable through the key table; kept as a second lock.
+                return Effect::None;
+            }
+            state.dialog = Some(crate::ui::incident::alert_dialog(state));
+        }
     }
     state.clamp_selection();
     Effect::None
@@ -98,12 +119,105 @@ pub fn apply(state: &mut ConsoleState, action: Action) -> Effect {
 fn move_by(state: &mut ConsoleState, delta: isize) {
     match state.screen {
         Screen::Host => state.scroll = state.scroll.saturating_add_signed(delta),
+        Screen::Drp => {
+            let n = state.config.runbooks.list.len();
+            state.drp.runbook = step(state.drp.runbook, delta, n);
+            state.scroll = 0;
+        }
+        Screen::Journal => {
+            let n = state.journal.runs.len();
+            state.journal.selected = step(state.journal.selected, delta, n);
+            state.scroll = 0;
+        }
         _ => {
             let n = state.visible_hosts().len();
             state.selected = state
                 .selected
                 .saturating_add_signed(delta)
                 .min(n.saturating_sub(1));
+        }
+    }
+}
+
+/// `i` moved by `delta`, inside `0..n`.
+fn step(i: usize, delta: isize, n: usize) -> usize {
+    i.saturating_add_signed(delta).min(n.saturating_sub(1))
+}
+
+/// PgUp / PgDn: the DRP plan and the journal's steps scroll (the lists move by line).
+fn page_by(state: &mut ConsoleState, delta: isize) {
+    match state.screen {
+        Screen::Drp | Screen::Journal => {
+            let max = crate::ui::render::scroll_limit(state);
+            state.scroll = step(state.scroll, delta, max + 1);
+        }
+        _ => move_by(state, delta),
+    }
+}
+
+/// A key while a dialog is open: typing, Backspace, scrolling, Esc (or Ctrl-C) cancels,
+/// Enter confirms only when the word typed is exactly the one asked (empty never confirms).
+fn dialog_key(state: &mut ConsoleState, key: &KeyEvent) -> Effect {
+    let Some(d) = state.dialog.as_mut() else {
+        return Effect::None;
+    };
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Esc => state.dialog = None,
+        KeyCode::Char('c') if ctrl => state.dialog = None,
+        KeyCode::Enter => match d.confirm_word.clone() {
+            None => {}
+            Some(word) if !d.input.is_empty() && d.input == word => {
+                let action = d.on_confirm.clone();
+                state.dialog = None;
+                return confirm(state, action);
+            }
+            Some(word) => {
+                d.error = Some(crate::ui::strings::dialog_wrong(&word));
+                d.input.clear();
+            }
+        },
+        KeyCode::Backspace => {
+            d.input.pop();
+            d.error = None;
+        }
+        KeyCode::Up => d.scroll = d.scroll.saturating_sub(1),
+        KeyCode::Down => d.scroll = d.scroll.saturating_add(1),
+        KeyCode::PageUp => d.scroll = d.scroll.saturating_sub(PAGE),
+        KeyCode::PageDown => d.scroll = d.scroll.saturating_add(PAGE),
+        KeyCode::Char(c) if !ctrl && !c.is_control() && d.confirm_word.is_some() => {
+            if d.input.chars().count() < 64 {
+                d.input.push(c);
+            }
+            d.error = None;
+        }
+        _ => {}
+    }
+    Effect::None
+}
+
+/// What a confirmed dialog does.
+fn confirm(state: &mut ConsoleState, action: crate::ui::state::DialogAction) -> Effect {
+    use crate::ui::incident::{AlertOutcome, AlertStatus, Outgoing};
+    if state.read_only {
+        return Effect::None;
+    }
+    match action {
+        crate::ui::state::DialogAction::SendAlert { key, ticket } => {
+            let sending = state
+                .alert
+                .as_ref()
+                .is_some_and(|a| a.outcome == AlertOutcome::Sending);
+            if state.config.ticket.is_none() || sending {
+                return Effect::None;
+            }
+            state.alert = Some(AlertStatus {
+                key: key.clone(),
+                at: state.now,
+                outcome: AlertOutcome::Sending,
+            });
+            state.outbox = Some(Outgoing { key, ticket });
+            Effect::SendAlert
         }
     }
 }

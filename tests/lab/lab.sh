@@ -270,6 +270,9 @@ mkdir -m 0755 /run/sshd
 mount -t tmpfs -o mode=0755,size='$SRV_SIZE' vigie-srv /srv
 mkdir -p /var/backups
 mount -t tmpfs -o mode=0755,size='$BACKUPS_SIZE' vigie-backups /var/backups
+# Vigie'"'"'s own state on the host (the DRP lock): each host its own, as on real machines.
+mkdir -p /var/lib/vigie
+mount -t tmpfs -o mode=0755,size=4m,nosuid,nodev vigie-lib /var/lib/vigie
 set +e
 : >"$dir/ready"
 # PID 1 of the host: bash reaps every child, adopted orphans included, in its SIGCHLD handling.

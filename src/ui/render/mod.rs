@@ -1,9 +1,13 @@
 //! Drawing the console: one function per part, each reading [`ConsoleState`] only.
 
 mod backups;
+mod dialog;
+mod drp;
 mod footer;
 mod help;
 mod host;
+mod incident;
+mod journal;
 mod overview;
 mod placeholder;
 mod tabs;
@@ -21,29 +25,39 @@ use ratatui::widgets::Block;
 pub fn draw(frame: &mut Frame, state: &ConsoleState, theme: &Theme) {
     let area = frame.area();
     frame.render_widget(Block::default().style(theme.style(Role::Background)), area);
-    let [top, nav, body, foot] = Layout::vertical([
+    let [top, banner, nav, body, foot] = Layout::vertical([
         Constraint::Length(1),
+        Constraint::Length(incident::height(state)),
         Constraint::Length(1),
         Constraint::Min(1),
         Constraint::Length(1),
     ])
     .areas(area);
     top_bar::render(frame, top, state, theme);
+    incident::render(frame, banner, state, theme);
     tabs::render(frame, nav, state, theme);
     match state.screen {
         Screen::Overview => overview::render(frame, body, state, theme),
         Screen::Host => host::render(frame, body, state, theme),
         Screen::Backups => backups::render(frame, body, state, theme),
-        Screen::Drp => {
-            placeholder::render(frame, body, "DRP", super::strings::DRP_UNCONFIGURED, theme)
-        }
-        Screen::Journal => {
-            placeholder::render(frame, body, "Journal", super::strings::JOURNAL_EMPTY, theme)
-        }
+        Screen::Drp => drp::render(frame, body, state, theme),
+        Screen::Journal => journal::render(frame, body, state, theme),
     }
     footer::render(frame, foot, state, theme);
     if state.help {
         help::render(frame, area, state, theme);
+    }
+    if let Some(d) = &state.dialog {
+        dialog::render(frame, area, d, theme);
+    }
+}
+
+/// How far PgDn may scroll the DRP plan or the journal's steps: their last line.
+pub(crate) fn scroll_limit(state: &ConsoleState) -> usize {
+    match state.screen {
+        Screen::Drp => drp::line_count(state).saturating_sub(1),
+        Screen::Journal => journal::line_count(state).saturating_sub(1),
+        _ => 0,
     }
 }
 
@@ -93,3 +107,7 @@ pub(super) fn short_age(seconds: f64) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// The example site the DRP, Journal, banner and dialog tests share.
+#[cfg(test)]
+pub(crate) use drp::tests as fixtures;

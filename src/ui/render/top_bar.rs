@@ -17,10 +17,17 @@ pub fn render(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme
         .to_zoned_datetime(state.time_zone.clone())
         .strftime("%H:%M:%S")
         .to_string();
-    let active = state
-        .production
-        .as_deref()
-        .map_or_else(|| "—".to_string(), str::to_uppercase);
+    // The journal's active-site marker: after an activation the site runs on the DRP host.
+    let active = match (state.journal.active, state.config.drp.as_ref()) {
+        (crate::drp::model::ActiveSite::Drp, Some(d)) if !d.drp.eq_ignore_ascii_case("drp") => {
+            format!("{} (DRP)", d.drp.to_uppercase())
+        }
+        (crate::drp::model::ActiveSite::Drp, _) => "DRP".to_string(),
+        (crate::drp::model::ActiveSite::Production, _) => state
+            .production
+            .as_deref()
+            .map_or_else(|| "—".to_string(), str::to_uppercase),
+    };
     let width = usize::from(area.width);
     let mut spans = vec![
         Span::styled(format!(" {} ", s::PRODUCT), theme.style(Role::Title)),
