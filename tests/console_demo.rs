@@ -34,14 +34,37 @@ fn the_demo_runs_reacts_to_its_faults_and_restores_the_terminal() {
         host_line(s, "prod").is_some_and(|l| l.contains("OK"))
     });
 
-    // A service stops.
+    // The web tier stops: nginx and demo-web on prod, and the shop's URL test with them.
     tty.keys(&["S"]);
-    tty.wait_for("demo-web down", Duration::from_secs(15), |s| {
-        host_line(s, "prod").is_some_and(|l| l.contains("CRIT") && l.contains("demo-web"))
+    tty.wait_for("nginx down", Duration::from_secs(15), |s| {
+        host_line(s, "prod")
+            .is_some_and(|l| l.contains("CRIT") && (l.contains("nginx") || l.contains("demo-web")))
+    });
+    tty.wait_for("the shop refused", Duration::from_secs(15), |s| {
+        s.lines()
+            .any(|l| l.contains("app.url.shop") && l.contains("refused"))
     });
     tty.keys(&["S"]);
     tty.wait_for("prod OK again", Duration::from_secs(15), |s| {
         host_line(s, "prod").is_some_and(|l| l.contains("OK"))
+    });
+
+    // The replication link breaks: the standby (drp) and the primary (prod) both say so.
+    tty.keys(&["R"]);
+    let screen = tty.wait_for("replication broken", Duration::from_secs(15), |s| {
+        host_line(s, "drp").is_some_and(|l| {
+            l.contains("CRIT") && (l.contains("replication") || l.contains("eno2"))
+        }) && host_line(s, "prod").is_some_and(|l| l.contains("CRIT") && l.contains("replication"))
+    });
+    assert!(
+        screen.contains("R●"),
+        "the footer shows the fault on:\n{screen}"
+    );
+    tty.keys(&["R"]);
+    tty.wait_for("drp and prod OK again", Duration::from_secs(15), |s| {
+        ["drp", "prod"]
+            .iter()
+            .all(|h| host_line(s, h).is_some_and(|l| l.contains("OK")))
     });
 
     // Production goes dark: CRIT, while the rest of the site stays OK and fresh.

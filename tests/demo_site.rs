@@ -10,8 +10,9 @@ use vigie::config::{Config, Role};
 use vigie::demo::{DemoSite, Fault};
 use vigie::ssh::{Connection, Pool, SshError, Target};
 
-/// Every demo site runs the same process names on this machine (ps is the machine's): tests
-/// that start one run one at a time.
+/// Tests that start a demo site run one at a time: each site runs about twenty processes and
+/// a few hundred probe commands a minute, and the timing assertions (a dark prod is CRIT
+/// within the connect timeout) want the machine to themselves.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const HOSTS: [&str; 5] = ["bastion", "prod", "backup-a", "backup-b", "drp"];
@@ -127,6 +128,18 @@ async fn all_ok(rig: &mut Rig, names: &[&str]) -> HashMap<String, HostSnapshot> 
     panic!("demo hosts not OK: {last:#?}");
 }
 
+/// One round of the site's checks (URL tests and blocklists), as the console runs them.
+async fn site_checks(rig: &Rig) -> Vec<Check> {
+    collect::site::site_checks(rig.cfg(), &rig.pool, true).await
+}
+
+fn site_check<'a>(checks: &'a [Check], id: &str) -> &'a Check {
+    checks
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no site check {id} in {checks:?}"))
+}
+
 /// Processes whose working directory is under `dir`: (pid, comm).
 fn processes_under(dir: &Path) -> Vec<(u32, String)> {
     let mut out = Vec::new();
@@ -221,6 +234,32 @@ async fn the_demo_config_is_complete_and_validated() {
             h.name
         );
     }
+    // Applications and replication: nginx and a PostgreSQL primary on prod, its standby on
+    // drp; network checks on every host (every interface that is up).
+    for h in &cfg.hosts {
+        let (services, replication): (&[&str], &[&str]) = match h.name.as_str() {
+            "prod" => (&["nginx", "postgresql"], &["postgresql"]),
+            "drp" => (&["postgresql"], &["postgresql"]),
+            _ => (&[], &[]),
+        };
+        assert_eq!(h.services, services, "{}", h.name);
+        assert_eq!(h.apps.replication, replication, "{}", h.name);
+        assert!(h.apps.interfaces.is_empty() && h.apps.routes.is_empty());
+    }
+    assert_eq!(cfg.host("prod").unwrap().public_address, "203.0.113.11");
+    assert_eq!(cfg.host("drp").unwrap().public_address, "203.0.113.12");
+    // The shop's URL test, on the demo's own web server; blocklists through its resolver,
+    // for the public addresses.
+    assert_eq!(cfg.urls.len(), 1);
+    let shop = &cfg.urls[0];
+    assert_eq!(shop.check_id(), "app.url.shop");
+    assert_eq!(shop.url.host_str(), Some("127.0.0.1"));
+    assert_eq!(shop.via, None);
+    let dnsbl = cfg.dnsbl.as_ref().expect("a [dnsbl] section");
+    assert!(dnsbl.resolver.ip().is_loopback());
+    assert_eq!(dnsbl.zones, ["zen.spamhaus.org", "bl.spamcop.net"]);
+    let addresses: Vec<String> = dnsbl.addresses.iter().map(|a| a.to_string()).collect();
+    assert_eq!(addresses, ["203.0.113.11", "203.0.113.12"]);
     // The file on disk loads again, as `vigie --config` would.
     let again = vigie::config::load(&cfg.path).expect("the written config loads");
     assert_eq!(&again, cfg);
@@ -286,6 +325,68 @@ async fn every_host_is_ok_then_each_fault_shows_and_clears() {
         check(&snaps["backup-a"], "hardware.disk.nvme0").summary
     );
 
+    // Applications, replication and network, read by the real probe from the hosts' shims.
+    let prod = &snaps["prod"];
+    let drp = &snaps["drp"];
+    let nginx = check(prod, "app.service.nginx");
+    assert!(
+        nginx.summary.starts_with("nginx answers, ") && nginx.summary.contains("active connection"),
+        "{}",
+        nginx.summary
+    );
+    for s in [prod, drp] {
+        let pg = check(s, "app.service.postgresql");
+        assert_eq!(pg.summary, "accepting connections", "{}", s.name);
+    }
+    let to_standby = check(prod, "app.replication.postgresql.drp");
+    assert!(
+        to_standby
+            .summary
+            .starts_with("streaming (async) to 10.77.9.12, replay "),
+        "{}",
+        to_standby.summary
+    );
+    assert_eq!(
+        check(drp, "app.replication.postgresql.standby").summary,
+        "streaming, replayed everything received"
+    );
+    for name in HOSTS {
+        let s = &snaps[name];
+        let eno1 = check(s, "network.interface.eno1");
+        assert!(eno1.summary.contains("10.77."), "{name}: {}", eno1.summary);
+        check(s, "network.route.default");
+        assert!(!s.checks.iter().any(|c| c.id == "network.interface.lo"));
+        let apps = s.checks.iter().filter(|c| c.id.starts_with("app.")).count();
+        let expected = match name {
+            "prod" => 3,
+            "drp" => 2,
+            _ => 0,
+        };
+        assert_eq!(apps, expected, "{name}: {:?}", s.checks);
+    }
+    for s in [prod, drp] {
+        check(s, "network.interface.eno2");
+    }
+    // The site: the shop answers, the public addresses are on no blocklist.
+    let site = site_checks(&rig).await;
+    let ids: Vec<&str> = site.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "app.url.shop",
+            "network.dnsbl.203.0.113.11",
+            "network.dnsbl.203.0.113.12"
+        ]
+    );
+    for c in &site {
+        assert_eq!(c.state, State::Ok, "{} {}", c.id, c.summary);
+    }
+    assert!(
+        site[0].summary.starts_with("200 in "),
+        "{}",
+        site[0].summary
+    );
+
     // A disk fills.
     assert!(faults.toggle(Fault::DiskFills));
     assert_eq!(faults.active(), [Fault::DiskFills]);
@@ -310,18 +411,75 @@ async fn every_host_is_ok_then_each_fault_shows_and_clears() {
     let (s, _) = rig.refresh_one("prod").await;
     assert_eq!(check(&s, "system.partition./srv").state, State::Ok);
 
-    // A service stops.
+    // The web tier stops: nginx and demo-web are killed, the shop refuses connections.
     assert!(faults.toggle(Fault::ServiceStops));
     assert!(faults.is_active(Fault::ServiceStops));
     assert!(!rig.site.service_running("prod"));
+    assert!(!rig.site.process_running("prod", "nginx"));
+    assert!(rig.site.process_running("prod", "postgresql"));
     let (s, _) = rig.refresh_one("prod").await;
     let web = check(&s, "system.process.demo-web");
     assert_eq!(web.state, State::Crit, "{}", web.summary);
+    let nginx = check(&s, "app.service.nginx");
+    assert_eq!(nginx.state, State::Crit, "{}", nginx.summary);
+    assert_eq!(nginx.summary, "not running (no nginx process)");
+    assert_eq!(check(&s, "app.service.postgresql").state, State::Ok);
     assert_eq!(s.state, State::Crit);
+    let site = site_checks(&rig).await;
+    let shop = site_check(&site, "app.url.shop");
+    assert_eq!(shop.state, State::Crit, "{}", shop.summary);
+    assert!(shop.summary.contains("refused"), "{}", shop.summary);
     assert!(!faults.toggle(Fault::ServiceStops));
     assert!(rig.site.service_running("prod"));
+    assert!(rig.site.process_running("prod", "nginx"));
     let (s, _) = rig.refresh_one("prod").await;
     assert_eq!(check(&s, "system.process.demo-web").state, State::Ok);
+    assert_eq!(check(&s, "app.service.nginx").state, State::Ok);
+    let site = site_checks(&rig).await;
+    assert_eq!(site_check(&site, "app.url.shop").state, State::Ok);
+
+    // The replication link breaks at drp's end: the standby stops streaming, the primary has
+    // no standby, drp's replication card has no carrier.
+    assert!(faults.toggle(Fault::ReplicationBreaks));
+    assert!(!rig.site.process_running("drp", "walreceiver"));
+    assert!(!rig.site.process_running("prod", "walsender"));
+    let snaps = rig.refresh(&["prod", "drp"]).await;
+    let (prod, _) = &snaps["prod"];
+    let (drp, _) = &snaps["drp"];
+    let standby = check(drp, "app.replication.postgresql.standby");
+    assert_eq!(standby.state, State::Crit, "{}", standby.summary);
+    assert_eq!(
+        standby.summary,
+        "no WAL receiver: not streaming from the primary"
+    );
+    let eno2 = check(drp, "network.interface.eno2");
+    assert_eq!(eno2.state, State::Crit, "{}", eno2.summary);
+    assert!(eno2.summary.contains("no carrier"), "{}", eno2.summary);
+    assert_eq!(check(drp, "network.interface.eno1").state, State::Ok);
+    let primary = check(prod, "app.replication.postgresql.primary");
+    assert_eq!(primary.state, State::Crit, "{}", primary.summary);
+    assert_eq!(primary.summary, "no standby connected");
+    assert!(
+        !prod
+            .checks
+            .iter()
+            .any(|c| c.id == "app.replication.postgresql.drp")
+    );
+    assert_eq!(check(prod, "network.interface.eno2").state, State::Ok);
+    assert!(!faults.toggle(Fault::ReplicationBreaks));
+    let snaps = rig.refresh(&["prod", "drp"]).await;
+    assert_eq!(
+        check(&snaps["drp"].0, "app.replication.postgresql.standby").state,
+        State::Ok
+    );
+    assert_eq!(
+        check(&snaps["drp"].0, "network.interface.eno2").state,
+        State::Ok
+    );
+    assert_eq!(
+        check(&snaps["prod"].0, "app.replication.postgresql.drp").state,
+        State::Ok
+    );
 
     // Production goes dark: the live connection gets no reply...
     let connect_timeout = rig.cfg().ssh.connect_timeout;
@@ -345,6 +503,12 @@ async fn every_host_is_ok_then_each_fault_shows_and_clears() {
             .collect();
         assert!(bad.is_empty(), "{name} while prod is dark: {bad:#?}");
     }
+    // The shop is prod's too: its connection is accepted, and nothing answers.
+    let site = site_checks(&rig).await;
+    let shop = site_check(&site, "app.url.shop");
+    assert_eq!(shop.state, State::Crit, "{}", shop.summary);
+    assert!(!shop.summary.contains("refused"), "{}", shop.summary);
+    eprintln!("the shop while prod is dark: {}", shop.summary);
     // ...and a new connection hangs before the banner (TCP is accepted: not "refused").
     let (prod, took) = rig.refresh_one("prod").await;
     eprintln!("dark prod, new connection: {took:?}: {:?}", prod.checks);
@@ -451,6 +615,30 @@ async fn the_servers_run_any_command_and_refuse_everything_else() {
             .trim_end()
             .ends_with(" /")
     );
+
+    // ps by hand sees the host's own processes (PID 1 and its services), not this machine's:
+    // a real nginx or PostgreSQL here must not pass for the demo's.
+    let out = drp
+        .exec("ps -e -o comm= | sort | uniq -c", b"", t, t)
+        .await
+        .unwrap();
+    let ps = String::from_utf8_lossy(&out.stdout);
+    let counts: Vec<(String, u32)> = ps
+        .lines()
+        .filter_map(|l| {
+            let (n, name) = l.trim().split_once(' ')?;
+            Some((name.to_string(), n.parse().ok()?))
+        })
+        .collect();
+    assert!(counts.contains(&("postgres".into(), 5)), "{ps}");
+    assert!(counts.contains(&("demo-standby".into(), 1)), "{ps}");
+    assert!(!counts.iter().any(|(n, _)| n == "nginx"), "{ps}");
+    assert_eq!(counts.len(), 3, "PID 1, postgres, demo-standby: {ps}");
+    // Its network is its own too.
+    let out = drp.exec("ip -j route show", b"", t, t).await.unwrap();
+    let routes: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(routes[0]["dst"], "default");
+    assert_eq!(routes[0]["gateway"], "10.77.2.1");
 
     // The bastion forwards to the demo servers only: not to another port of this machine.
     let (bastion, _) = rig.pool.get("bastion").await.unwrap();
@@ -583,19 +771,25 @@ async fn dropping_the_site_leaves_nothing_behind() {
     let mut comms: Vec<&str> = before
         .iter()
         .map(|(_, c)| c.as_str())
-        .filter(|c| c.starts_with("demo-"))
+        .filter(|c| *c != "sleep")
         .collect();
     comms.sort_unstable();
+    comms.dedup();
     assert_eq!(
         comms,
         [
             "demo-backupd",
-            "demo-backupd",
             "demo-relay",
             "demo-standby",
-            "demo-web"
+            "demo-web",
+            "nginx",
+            "postgres"
         ]
     );
+    let count = |name: &str| before.iter().filter(|(_, c)| c == name).count();
+    assert_eq!(count("demo-backupd"), 2);
+    assert_eq!(count("nginx"), 2, "master and worker");
+    assert_eq!(count("postgres"), 12, "7 on the primary, 5 on the standby");
 
     let ports: Vec<u16> = rig.cfg().hosts.iter().map(|h| h.port).collect();
     let Rig { site, pool, .. } = rig;

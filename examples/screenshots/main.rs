@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use vigie::collect::site::SiteChecks;
 use vigie::collect::{self, HostSnapshot, engine::Engine};
 use vigie::console_host::ConsoleHost;
 use vigie::demo::{DemoSite, Fault};
@@ -40,7 +41,9 @@ async fn main() -> anyhow::Result<()> {
         collect::transport_options(&config, false),
     ));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<HostSnapshot>();
-    let _engine = Engine::spawn(Arc::new(config.clone()), pool, tx);
+    let _engine = Engine::spawn(Arc::new(config.clone()), pool.clone(), tx);
+    // URL tests and blocklists, as the console's site task runs them.
+    let mut site_checks = SiteChecks::default();
     let mut state = ConsoleState::new(&config, false, "alice".into());
     let switches = |state: &mut ConsoleState| {
         state.demo = Some(
@@ -56,6 +59,7 @@ async fn main() -> anyhow::Result<()> {
 
     // Enough refreshes for the sparklines to have a history.
     collect_rounds(&mut state, &mut rx, hosts, 8).await;
+    state.site_checks = site_checks.refresh(&config, &pool).await;
     state.console = Some(jump_host.sample());
     let dark = Theme::builtin("dark").expect("built-in theme");
     shoot(&state, &dark, &out.join("overview.png"))?;
@@ -66,26 +70,44 @@ async fn main() -> anyhow::Result<()> {
     let no_colour = theme::for_terminal(dark.clone(), true, 256);
     shoot(&state, &no_colour, &out.join("overview-no-color.png"))?;
 
+    // Production healthy: its applications, replication and network panes.
+    select(&mut state, "prod");
+    state.screen = Screen::Host;
+    state.pane = Pane::Applications;
+    shoot(&state, &dark, &out.join("host-prod.png"))?;
+
+    // The replication link breaks: the standby's view.
+    faults.toggle(Fault::ReplicationBreaks);
+    switches(&mut state);
+    collect_rounds(&mut state, &mut rx, hosts, 2).await;
+    state.console = Some(jump_host.sample());
+    select(&mut state, "drp");
+    state.pane = Pane::Replication;
+    shoot(&state, &dark, &out.join("host-drp-replication.png"))?;
+    faults.toggle(Fault::ReplicationBreaks);
+    switches(&mut state);
+    collect_rounds(&mut state, &mut rx, hosts, 2).await;
+
     // A disk fills and a service stops on production.
     faults.toggle(Fault::DiskFills);
     faults.toggle(Fault::ServiceStops);
     switches(&mut state);
     collect_rounds(&mut state, &mut rx, hosts, 2).await;
+    state.site_checks = site_checks.refresh(&config, &pool).await;
     state.console = Some(jump_host.sample());
+    state.screen = Screen::Overview;
+    state.selected = 0;
     shoot(&state, &dark, &out.join("overview-faults.png"))?;
     state.screen = Screen::Host;
-    state.pane = Pane::System;
-    state.selected = state
-        .visible_hosts()
-        .iter()
-        .position(|h| h.name == "prod")
-        .unwrap_or(0);
+    state.pane = Pane::Applications;
+    select(&mut state, "prod");
     shoot(&state, &dark, &out.join("host.png"))?;
 
     // Production goes dark: its last readings stay, growing old.
     faults.toggle(Fault::ProductionDark);
     switches(&mut state);
     collect_rounds(&mut state, &mut rx, hosts, 3).await;
+    state.site_checks = site_checks.refresh(&config, &pool).await;
     state.screen = Screen::Overview;
     state.selected = 0;
     shoot(&state, &dark, &out.join("overview-dark-prod.png"))?;
@@ -106,19 +128,33 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Apply snapshots until every host has delivered `rounds` more.
+/// Select a host (for the Host screen).
+fn select(state: &mut ConsoleState, name: &str) {
+    state.selected = state
+        .visible_hosts()
+        .iter()
+        .position(|h| h.name == name)
+        .unwrap_or(0);
+}
+
+/// Apply snapshots until every host has delivered `rounds` more, finished from now on: those
+/// waiting in the channel since before (the screenshots take a while) are applied but not
+/// counted, and with two rounds or more the last one began after whatever was just switched.
 async fn collect_rounds(
     state: &mut ConsoleState,
     rx: &mut tokio::sync::mpsc::UnboundedReceiver<HostSnapshot>,
     hosts: usize,
     rounds: u32,
 ) {
+    let since = jiff::Timestamp::now();
     let mut seen: HashMap<String, u32> = HashMap::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(u64::from(rounds) * 6 + 10);
     while seen.len() < hosts || seen.values().any(|n| *n < rounds) {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
             Ok(Some(snap)) => {
-                *seen.entry(snap.name.clone()).or_default() += 1;
+                if snap.refreshed_at > since {
+                    *seen.entry(snap.name.clone()).or_default() += 1;
+                }
                 state.apply(snap);
             }
             _ => break,

@@ -1,26 +1,38 @@
-//! Faults the demo can inject into its production host, so a newcomer can watch the console
-//! react (and recover).
+//! Faults the demo can inject into its site, so a newcomer can watch the console react (and
+//! recover).
 
+use super::apps::{NGINX, WAL_RECEIVER, WAL_SENDER};
 use super::gate::{Gate, Mode};
 use super::procs::Services;
 use super::sandbox::{VOLUME_BYTES, apparent_size};
+use super::web::Web;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// A fault of the demo site, injected on production (`prod`).
+/// A fault of the demo site: on production (`prod`), or on the replication link between prod
+/// and the DRP server (`drp`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Fault {
     /// prod stops answering, like a frozen host: existing connections get no reply, new ones
-    /// hang before the SSH banner (the TCP connection itself is accepted, not refused).
+    /// hang before the SSH banner (the TCP connection itself is accepted, not refused), and
+    /// so do the connections to the shop its nginx serves.
     ProductionDark,
     /// A runaway log brings prod's /srv to 95 % used.
     DiskFills,
-    /// prod's service process `demo-web` is killed.
+    /// prod's web tier is killed: nginx and the shop's `demo-web`.
     ServiceStops,
+    /// The replication link between prod and drp is cut at drp's end: PostgreSQL's standby
+    /// stops streaming.
+    ReplicationBreaks,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 3] = [Fault::ProductionDark, Fault::DiskFills, Fault::ServiceStops];
+    pub const ALL: [Fault; 4] = [
+        Fault::ProductionDark,
+        Fault::DiskFills,
+        Fault::ServiceStops,
+        Fault::ReplicationBreaks,
+    ];
 
     /// A short name, for a key legend.
     pub fn label(self) -> &'static str {
@@ -28,6 +40,7 @@ impl Fault {
             Fault::ProductionDark => "production goes dark",
             Fault::DiskFills => "a disk fills",
             Fault::ServiceStops => "a service stops",
+            Fault::ReplicationBreaks => "replication breaks",
         }
     }
 
@@ -36,13 +49,21 @@ impl Fault {
         match self {
             Fault::ProductionDark => {
                 "prod freezes: its SSH server stops answering (no reply, no banner), so prod \
-                 turns CRIT unreachable within the connect timeout"
+                 turns CRIT unreachable within the connect timeout, and the shop's URL test \
+                 app.url.shop gets no answer"
             }
             Fault::DiskFills => {
                 "a runaway log fills prod's /srv to 95 %: system.partition./srv turns CRIT"
             }
             Fault::ServiceStops => {
-                "prod's web service demo-web is killed: system.process.demo-web turns CRIT"
+                "prod's web tier is killed (nginx and demo-web): app.service.nginx and \
+                 system.process.demo-web turn CRIT, and the shop's URL test app.url.shop is \
+                 refused"
+            }
+            Fault::ReplicationBreaks => {
+                "the replication link loses its carrier at drp's end (eno2): the standby's WAL \
+                 receiver stops, app.replication.postgresql turns CRIT on drp and on prod (no \
+                 standby connected), and network.interface.eno2 on drp"
             }
         }
     }
@@ -52,6 +73,7 @@ impl Fault {
             Fault::ProductionDark => 0,
             Fault::DiskFills => 1,
             Fault::ServiceStops => 2,
+            Fault::ReplicationBreaks => 3,
         }
     }
 }
@@ -64,7 +86,7 @@ impl std::fmt::Display for Fault {
 
 #[derive(Default)]
 struct State {
-    active: [bool; 3],
+    active: [bool; 4],
     /// The site has stopped: nothing can be toggled any more.
     stopped: bool,
 }
@@ -77,8 +99,15 @@ pub(crate) struct Targets {
     pub srv: PathBuf,
     pub fill: PathBuf,
     pub services: Arc<Services>,
-    /// The host whose service stops ("prod").
+    /// The host whose web tier stops ("prod"), its internal process ("demo-web"), and the web
+    /// site its nginx serves.
     pub host: String,
+    pub process: String,
+    pub web: Arc<Web>,
+    /// The two ends of the replication (primary, standby) and the flag that cuts the link.
+    pub primary: String,
+    pub standby: String,
+    pub cut_flag: PathBuf,
 }
 
 struct Shared {
@@ -172,8 +201,37 @@ impl Faults {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
                 _ => {}
             },
-            (Fault::ServiceStops, true) => t.services.stop(&t.host),
-            (Fault::ServiceStops, false) => t.services.start(&t.host)?,
+            (Fault::ServiceStops, true) => {
+                t.web.set_listening(false);
+                t.services.stop(&t.host, NGINX);
+                t.services.stop(&t.host, &t.process);
+            }
+            (Fault::ServiceStops, false) => {
+                t.services.start(&t.host, &t.process)?;
+                t.services.start(&t.host, NGINX)?;
+                t.web.set_listening(true);
+            }
+            (Fault::ReplicationBreaks, true) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                if let Some(dir) = t.cut_flag.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                // The time of the cut: the standby's position stays where it was then.
+                std::fs::write(&t.cut_flag, format!("{now}\n"))?;
+                t.services.stop(&t.standby, WAL_RECEIVER);
+                t.services.stop(&t.primary, WAL_SENDER);
+            }
+            (Fault::ReplicationBreaks, false) => {
+                match std::fs::remove_file(&t.cut_flag) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+                t.services.start(&t.primary, WAL_SENDER)?;
+                t.services.start(&t.standby, WAL_RECEIVER)?;
+            }
         }
         Ok(())
     }

@@ -4,33 +4,43 @@
 //! In-process SSH servers (russh's server side) on 127.0.0.1 play a bastion, production, two
 //! backup servers in two datacenters and a DRP server. Each runs the real probe in its own
 //! sandbox directory, where shims stand for the host's simulated hardware (its disks, SMART,
-//! its name) and a copy of sleep(1) is its service; /proc and ps are this machine's. Their
-//! host keys are in a temporary known_hosts, and the console reaches them with the same
-//! client code and configuration loader as a real site, through the bastion.
+//! its name), network (its cards and routes) and applications: prod runs nginx and a
+//! PostgreSQL primary streaming to a standby on drp, each process a copy of cat(1) under the
+//! real one's name, which the shims of ps, curl, pg_isready and psql report on. /proc is this
+//! machine's. Their host keys are in a temporary known_hosts, and the console reaches them
+//! with the same client code and configuration loader as a real site, through the bastion.
+//! The site's URL test reaches the shop on a small web server of the demo, and its blocklists
+//! are looked up through the demo's own DNS resolver, both on 127.0.0.1.
 //!
-//! [`Faults`] inject failures into production (it goes dark, a disk fills, a service stops)
-//! so a newcomer can watch the console react. Dropping the [`DemoSite`] stops the servers,
-//! kills every process it started and removes its directory.
+//! [`Faults`] inject failures (prod goes dark, a disk fills, its web tier stops, the
+//! replication link breaks) so a newcomer can watch the console react. Dropping the
+//! [`DemoSite`] stops the servers, kills every process it started and removes its directory.
 
+mod apps;
+mod dns;
 mod faults;
 mod gate;
+mod hosts;
+mod net;
 mod procs;
 mod sandbox;
 mod server;
 mod smart;
+mod web;
 
 pub use faults::{Fault, Faults};
 
 use crate::config::Config;
 use anyhow::{Context, anyhow};
 use gate::Mode;
+use hosts::HostSpec;
+use hosts::{HOSTS, PRODUCTION, Pg};
 use procs::{Groups, ServiceSpec, Services};
 use russh::keys::PrivateKey;
 use russh::keys::ssh_key::LineEnding;
 use russh::keys::ssh_key::private::{Ed25519Keypair, KeypairData};
-use sandbox::{Contents, HostSpec, Tools, Volume};
+use sandbox::Tools;
 use server::HostServer;
-use smart::Disk;
 use std::borrow::Cow;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -43,134 +53,6 @@ use tokio::task::JoinHandle;
 
 /// The SSH user the demo's configuration names (the servers accept any user with the key).
 const USER: &str = "demo";
-/// The production host, where faults are injected.
-const PRODUCTION: &str = "prod";
-
-const SAMSUNG: (u16, u32) = (0x144d, 0x002538);
-const MICRON: (u16, u32) = (0x1344, 0x00a075);
-const KINGSTON: (u16, u32) = (0x2646, 0x0026b7);
-
-/// The demo site's hosts, in configuration order.
-const HOSTS: [HostSpec; 5] = [
-    HostSpec {
-        name: "bastion",
-        role: "bastion",
-        datacenter: "dmz",
-        process: "demo-relay",
-        volume: None,
-        disk: Disk {
-            model: "KINGSTON SEDC1500M480G",
-            serial: "50026B7686A1C3F2",
-            firmware: "S67F0103",
-            vendor: KINGSTON,
-            bytes: 480_103_981_056,
-            temperature: 33,
-            power_on_hours: 21_904,
-            power_cycles: 41,
-            unsafe_shutdowns: 9,
-            percentage_used: 4,
-        },
-    },
-    HostSpec {
-        name: PRODUCTION,
-        role: "production",
-        datacenter: "dc1",
-        process: "demo-web",
-        volume: Some(Volume {
-            mount: "/srv",
-            device: "/dev/mapper/vg0-srv",
-            contents: Contents::Production,
-        }),
-        disk: Disk {
-            model: "SAMSUNG MZQL2960HCJR-00A07",
-            serial: "S64FNE0R805512",
-            firmware: "GDC5602Q",
-            vendor: SAMSUNG,
-            bytes: 960_197_124_096,
-            temperature: 38,
-            power_on_hours: 9_815,
-            power_cycles: 14,
-            unsafe_shutdowns: 6,
-            percentage_used: 2,
-        },
-    },
-    HostSpec {
-        name: "backup-a",
-        role: "backup",
-        datacenter: "dc1",
-        process: "demo-backupd",
-        volume: Some(Volume {
-            mount: "/var/backups",
-            device: "/dev/mapper/vg0-backups",
-            contents: Contents::Backups {
-                dumps: true,
-                even_days: true,
-            },
-        }),
-        disk: Disk {
-            model: "Micron_7450_MTFDKCC3T8TFR",
-            serial: "2245402A7C1E",
-            firmware: "E2MU200",
-            vendor: MICRON,
-            bytes: 3_840_755_982_336,
-            temperature: 36,
-            power_on_hours: 14_377,
-            power_cycles: 22,
-            unsafe_shutdowns: 3,
-            percentage_used: 1,
-        },
-    },
-    HostSpec {
-        name: "backup-b",
-        role: "backup",
-        datacenter: "dc2",
-        process: "demo-backupd",
-        volume: Some(Volume {
-            mount: "/var/backups",
-            device: "/dev/mapper/vg0-backups",
-            contents: Contents::Backups {
-                dumps: false,
-                even_days: false,
-            },
-        }),
-        disk: Disk {
-            model: "Micron_7450_MTFDKCC3T8TFR",
-            serial: "2251403B91F0",
-            firmware: "E2MU200",
-            vendor: MICRON,
-            bytes: 3_840_755_982_336,
-            temperature: 35,
-            power_on_hours: 12_086,
-            power_cycles: 19,
-            unsafe_shutdowns: 2,
-            percentage_used: 1,
-        },
-    },
-    HostSpec {
-        name: "drp",
-        role: "drp",
-        datacenter: "dc2",
-        process: "demo-standby",
-        volume: Some(Volume {
-            mount: "/srv",
-            device: "/dev/mapper/vg0-srv",
-            contents: Contents::Standby,
-        }),
-        disk: Disk {
-            model: "SAMSUNG MZQL2960HCJR-00A07",
-            serial: "S64FNE0R901287",
-            firmware: "GDC5602Q",
-            vendor: SAMSUNG,
-            bytes: 960_197_124_096,
-            temperature: 34,
-            power_on_hours: 7_442,
-            power_cycles: 11,
-            unsafe_shutdowns: 1,
-            percentage_used: 1,
-        },
-    },
-];
-
 /// The running demo site. See the [module documentation](self).
 pub struct DemoSite {
     config: Config,
@@ -345,8 +227,36 @@ fn config_text(identity: &Path, known_hosts: &Path, ports: &[u16]) -> anyhow::Re
             s.push_str("jump = \"bastion\"\n");
         }
         s.push_str(&format!("processes = [{}]\n", toml_str(spec.process)));
+        if let Some(public) = spec.public_address {
+            s.push_str(&format!("public_address = {}\n", toml_str(public)));
+        }
+        let services = spec.services();
+        if !services.is_empty() {
+            let list: Vec<String> = services.iter().map(|s| toml_str(s)).collect();
+            s.push_str(&format!("services = [{}]\n", list.join(", ")));
+        }
+        if spec.postgres.is_some() {
+            s.push_str("replication = [\"postgresql\"]\n");
+        }
     }
     Ok(s)
+}
+
+/// The site's URL test (the shop, on the demo's web server) and blocklists (the demo's
+/// resolver, serving the zones itself): every public address (prod's, drp's) is looked up.
+fn site_checks_text(web_port: u16, dns_port: u16) -> String {
+    let zones: Vec<String> = dns::ZONES.iter().map(|z| toml_str(z)).collect();
+    format!(
+        "\n[[urls]]\n\
+         name = \"shop\"\n\
+         url = \"http://127.0.0.1:{web_port}/\"\n\
+         expect = [200]\n\
+         contains = \"Welcome to the demo\"\n\
+         \n[dnsbl]\n\
+         resolver = \"127.0.0.1:{dns_port}\"\n\
+         zones = [{zones}]\n",
+        zones = zones.join(", ")
+    )
 }
 
 impl DemoSite {
@@ -371,13 +281,24 @@ impl DemoSite {
             format!("{}\n", client.public_key().to_openssh()?),
         )?;
 
+        // When the site started: the shims' clocks (PostgreSQL's WAL position) start here.
+        let t0 = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         struct Host {
             spec: HostSpec,
             listener: TcpListener,
             port: u16,
             key: PrivateKey,
             sandbox: sandbox::Sandbox,
+            gate: Arc<gate::Gate>,
         }
+        // Each host's services start on their thread as soon as its sandbox is ready, while
+        // the rest of the site is prepared.
+        let services = Services::spawn().context("cannot start the demo site's service thread")?;
+        parts.services = Some(services.clone());
+        let mut launched = Vec::new();
         let mut hosts = Vec::new();
         let mut known_hosts = String::from("# vigie demo: the demo servers' host keys\n");
         for spec in HOSTS {
@@ -390,59 +311,91 @@ impl DemoSite {
                 "[127.0.0.1]:{port} {}\n",
                 key.public_key().to_openssh()?
             ));
-            let sandbox = sandbox::build(&root, &spec, &tools)
+            let sandbox = sandbox::build(&root, &spec, &tools, t0)
                 .with_context(|| format!("cannot prepare demo host {}", spec.name))?;
+            launched.push(
+                sandbox
+                    .services
+                    .iter()
+                    .map(|s| {
+                        let l = services.launch(ServiceSpec {
+                            host: spec.name.to_string(),
+                            name: s.name.to_string(),
+                            sandbox: sandbox.dir.clone(),
+                            procs: s
+                                .procs
+                                .iter()
+                                .map(|(exe, args)| (exe.clone(), args.to_string()))
+                                .collect(),
+                        });
+                        (s.name, l)
+                    })
+                    .collect::<Vec<_>>(),
+            );
             hosts.push(Host {
                 spec,
                 listener,
                 port,
                 key,
                 sandbox,
+                gate: gate::Gate::new(),
             });
         }
         let known_hosts_path = root.join("known_hosts");
         std::fs::write(&known_hosts_path, known_hosts)?;
-
-        let ports: Vec<u16> = hosts.iter().map(|h| h.port).collect();
-        let srv_of = |name: &str| {
+        let host_of = |name: &str| {
             hosts
                 .iter()
                 .find(|h| h.spec.name == name)
-                .map(|h| h.sandbox.srv.clone())
+                .ok_or_else(|| anyhow!("no demo host {name}"))
         };
-        let (Some(backup_a), Some(backup_b)) = (srv_of("backup-a"), srv_of("backup-b")) else {
-            return Err(anyhow!("the demo site lost its backup servers"));
-        };
+
+        // The shop's web site (prod's nginx seen from outside) and the blocklists' resolver.
+        let prod = host_of(PRODUCTION)?;
+        let (web, serving) = web::start(prod.gate.clone(), prod.sandbox.srv.join("www"))
+            .await
+            .context("cannot start the demo's web site on 127.0.0.1")?;
+        parts.tasks.push(tokio::spawn(serving));
+        let (dns_port, resolving) = dns::start()
+            .await
+            .context("cannot start the demo's DNS resolver on 127.0.0.1")?;
+        parts.tasks.push(tokio::spawn(resolving));
+
+        let ports: Vec<u16> = hosts.iter().map(|h| h.port).collect();
+        let backup_a = host_of("backup-a")?.sandbox.srv.clone();
+        let backup_b = host_of("backup-b")?.sandbox.srv.clone();
         let config_path = root.join("vigie-demo.toml");
         let mut text = config_text(&identity, &known_hosts_path, &ports)?;
         text.push_str(&datasets_text(&backup_a, &backup_b)?);
+        text.push_str(&site_checks_text(web.port(), dns_port));
         std::fs::write(&config_path, text)?;
         let config = crate::config::load(&config_path)
             .map_err(|e| anyhow!("the demo site's own configuration is invalid: {e}"))?;
 
-        let services = Services::spawn(
-            hosts
-                .iter()
-                .map(|h| ServiceSpec {
-                    host: h.spec.name.to_string(),
-                    exe: h.sandbox.service.clone(),
-                    sandbox: h.sandbox.dir.clone(),
-                })
-                .collect(),
-        )
-        .context("cannot start the demo site's service thread")?;
-        parts.services = Some(services.clone());
-        for h in &hosts {
-            services.start(h.spec.name).with_context(|| {
-                format!(
-                    "cannot start {} on demo host {}",
-                    h.spec.process, h.spec.name
-                )
-            })?;
+        for (h, launched) in hosts.iter().zip(launched) {
+            for (name, l) in launched {
+                l.wait()
+                    .with_context(|| format!("cannot start {name} on demo host {}", h.spec.name))?;
+            }
         }
+        let (primary, standby) = (
+            host_of_role(Pg::Primary).ok_or_else(|| anyhow!("no PostgreSQL primary"))?,
+            host_of_role(Pg::Standby).ok_or_else(|| anyhow!("no PostgreSQL standby"))?,
+        );
+        let targets = faults::Targets {
+            gate: prod.gate.clone(),
+            fill: prod.sandbox.srv.join("log").join("web-debug.log"),
+            srv: prod.sandbox.srv.clone(),
+            services,
+            host: PRODUCTION.to_string(),
+            process: prod.spec.process.to_string(),
+            web,
+            primary: primary.to_string(),
+            standby: standby.to_string(),
+            cut_flag: sandbox::cut_flag(&root),
+        };
 
         let bastion = HOSTS[0].name;
-        let mut production = None;
         for h in hosts {
             let forward_to = if h.spec.name == bastion {
                 ports.iter().copied().filter(|p| *p != h.port).collect()
@@ -464,27 +417,17 @@ impl DemoSite {
                 user: USER.to_string(),
                 config: Arc::new(config),
                 client_key: client.public_key().clone(),
-                gate: gate::Gate::new(),
+                gate: h.gate,
                 execs: Arc::new(Semaphore::new(server::MAX_EXECS)),
                 forward_to,
                 groups: parts.groups.clone(),
             });
-            if h.spec.name == PRODUCTION {
-                production = Some((server.gate.clone(), h.sandbox.srv.clone()));
-            }
             parts.servers.push(server.clone());
             parts
                 .tasks
                 .push(tokio::spawn(server::serve(h.listener, server)));
         }
-        let (gate, srv) = production.ok_or_else(|| anyhow!("no production demo host"))?;
-        let faults = Faults::new(faults::Targets {
-            gate,
-            fill: srv.join("log").join("web-debug.log"),
-            srv,
-            services,
-            host: PRODUCTION.to_string(),
-        });
+        let faults = Faults::new(targets);
         parts.faults = Some(faults.clone());
         tracing::info!(dir = %root.display(), "demo site started");
         Ok(DemoSite {
@@ -523,11 +466,29 @@ impl DemoSite {
             .then(|| self.dir().join("hosts").join(host))
     }
 
-    /// Whether a demo host's service process is running.
+    /// Whether a demo host's internal process (`processes` in the configuration: prod's
+    /// `demo-web`) is running.
     pub fn service_running(&self, host: &str) -> bool {
+        HOSTS
+            .iter()
+            .find(|h| h.name == host)
+            .is_some_and(|h| self.process_running(host, h.process))
+    }
+
+    /// Whether a service of a demo host is running: its internal process, `nginx`,
+    /// `postgresql`, or the replication's `walsender` (prod) and `walreceiver` (drp).
+    pub fn process_running(&self, host: &str, service: &str) -> bool {
         self.parts
             .services
             .as_ref()
-            .is_some_and(|s| s.is_running(host))
+            .is_some_and(|s| s.is_running(host, service))
     }
+}
+
+/// The host running PostgreSQL in this part.
+fn host_of_role(role: Pg) -> Option<&'static str> {
+    HOSTS
+        .iter()
+        .find(|h| h.postgres == Some(role))
+        .map(|h| h.name)
 }

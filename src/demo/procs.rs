@@ -1,9 +1,14 @@
-//! The demo site's processes: each host's long-lived service, and the process groups of the
+//! The demo site's processes: each host's long-lived services, and the process groups of the
 //! commands its server runs.
 //!
 //! Services are started and stopped by one dedicated thread that lives as long as the site.
-//! They carry a parent-death signal tied to that thread, so that even a console killed with
-//! SIGKILL leaves no `demo-web infinity` behind.
+//! Each process is a copy of cat(1) reading a pipe whose other end only the console holds,
+//! named as the process it stands for (`nginx`, `postgres`, `demo-web`) and showing its
+//! command line as argv[0]. When the console ends, however it ends (SIGKILL included), the
+//! kernel closes that end and cat exits at the end of its input: none is left behind. A
+//! running service has a pid file,
+//! `<sandbox>/run/<service>.pid` (its processes, the first one first), which the shims read:
+//! the pid file goes when the service stops.
 
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -13,22 +18,33 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-/// One host's service: `<sandbox>/bin/<name> infinity`, cwd the sandbox.
+/// One service of one host: its processes (executable, command line), cwd the sandbox.
 #[derive(Debug, Clone)]
 pub(crate) struct ServiceSpec {
     pub host: String,
-    pub exe: PathBuf,
+    pub name: String,
     pub sandbox: PathBuf,
+    pub procs: Vec<(PathBuf, String)>,
 }
 
+impl ServiceSpec {
+    fn pid_file(&self) -> PathBuf {
+        self.sandbox.join("run").join(format!("{}.pid", self.name))
+    }
+}
+
+/// (host, service)
+type Key = (String, String);
+
 enum Cmd {
-    Start(String, SyncSender<io::Result<()>>),
-    Stop(String, SyncSender<()>),
-    Running(String, SyncSender<bool>),
+    Launch(Box<ServiceSpec>, SyncSender<io::Result<()>>),
+    Start(Key, SyncSender<io::Result<()>>),
+    Stop(Key, SyncSender<()>),
+    Running(Key, SyncSender<bool>),
     Shutdown,
 }
 
-/// Handle on the service thread. Every call blocks only for as long as a fork or a kill.
+/// Handle on the service thread. Every call blocks only for as long as a few forks or kills.
 pub(crate) struct Services {
     tx: Mutex<Option<Sender<Cmd>>>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -40,12 +56,27 @@ impl std::fmt::Debug for Services {
     }
 }
 
+fn key(host: &str, service: &str) -> Key {
+    (host.to_string(), service.to_string())
+}
+
+/// A service being started: [`Launched::wait`] says how it went.
+pub(crate) struct Launched(Option<mpsc::Receiver<io::Result<()>>>);
+
+impl Launched {
+    pub(crate) fn wait(self) -> io::Result<()> {
+        self.0
+            .and_then(|rx| rx.recv().ok())
+            .unwrap_or_else(|| Err(io::Error::other("the demo site is stopped")))
+    }
+}
+
 impl Services {
-    pub(crate) fn spawn(specs: Vec<ServiceSpec>) -> io::Result<Arc<Services>> {
+    pub(crate) fn spawn() -> io::Result<Arc<Services>> {
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("vigie-demo-services".into())
-            .spawn(move || run(specs, rx))?;
+            .spawn(move || run(rx))?;
         Ok(Arc::new(Services {
             tx: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
@@ -67,17 +98,31 @@ impl Services {
         answer.recv().ok()
     }
 
-    pub(crate) fn start(&self, host: &str) -> io::Result<()> {
-        self.ask(|r| Cmd::Start(host.to_string(), r))
+    /// Start a new service on the thread, and return at once: the site prepares the rest
+    /// meanwhile (a service's processes take about a millisecond each to start).
+    pub(crate) fn launch(&self, spec: ServiceSpec) -> Launched {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let sent = self
+            .tx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .is_some_and(|tx| tx.send(Cmd::Launch(Box::new(spec), reply)).is_ok());
+        Launched(sent.then_some(answer))
+    }
+
+    /// Start a launched service again.
+    pub(crate) fn start(&self, host: &str, service: &str) -> io::Result<()> {
+        self.ask(|r| Cmd::Start(key(host, service), r))
             .unwrap_or_else(|| Err(io::Error::other("the demo site is stopped")))
     }
 
-    pub(crate) fn stop(&self, host: &str) {
-        let _ = self.ask(|r| Cmd::Stop(host.to_string(), r));
+    pub(crate) fn stop(&self, host: &str, service: &str) {
+        let _ = self.ask(|r| Cmd::Stop(key(host, service), r));
     }
 
-    pub(crate) fn is_running(&self, host: &str) -> bool {
-        self.ask(|r| Cmd::Running(host.to_string(), r))
+    pub(crate) fn is_running(&self, host: &str, service: &str) -> bool {
+        self.ask(|r| Cmd::Running(key(host, service), r))
             .unwrap_or(false)
     }
 
@@ -108,89 +153,134 @@ impl Drop for Services {
     }
 }
 
-fn run(specs: Vec<ServiceSpec>, rx: mpsc::Receiver<Cmd>) {
-    let mut children: HashMap<String, Child> = HashMap::new();
-    let spec_of = |host: &str| specs.iter().find(|s| s.host == host);
+/// A running service: its processes, the first one's life being the service's.
+struct Running {
+    children: Vec<Child>,
+    pid_file: PathBuf,
+}
+
+impl Running {
+    fn stop(mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+        }
+        for c in &mut self.children {
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_file(&self.pid_file);
+    }
+}
+
+fn run(rx: mpsc::Receiver<Cmd>) {
+    let mut specs: HashMap<Key, ServiceSpec> = HashMap::new();
+    let mut running: HashMap<Key, Running> = HashMap::new();
     loop {
         match rx.recv_timeout(Duration::from_millis(500)) {
-            Ok(Cmd::Start(host, reply)) => {
-                let result = match (children.contains_key(&host), spec_of(&host)) {
+            Ok(Cmd::Launch(spec, reply)) => {
+                let k = key(&spec.host, &spec.name);
+                let result = if specs.contains_key(&k) {
+                    Err(io::Error::other(format!(
+                        "service {} of demo host {} launched twice",
+                        k.1, k.0
+                    )))
+                } else {
+                    let started = start(&spec);
+                    specs.insert(k.clone(), *spec);
+                    started.map(|r| {
+                        running.insert(k, r);
+                    })
+                };
+                let _ = reply.send(result);
+            }
+            Ok(Cmd::Start(k, reply)) => {
+                let result = match (running.contains_key(&k), specs.get(&k)) {
                     (true, _) => Ok(()),
-                    (false, None) => Err(io::Error::other(format!("no demo host {host}"))),
-                    (false, Some(spec)) => start(spec).map(|c| {
-                        children.insert(host.clone(), c);
+                    (false, None) => Err(io::Error::other(format!(
+                        "no service {} on demo host {}",
+                        k.1, k.0
+                    ))),
+                    (false, Some(spec)) => start(spec).map(|r| {
+                        running.insert(k, r);
                     }),
                 };
                 let _ = reply.send(result);
             }
-            Ok(Cmd::Stop(host, reply)) => {
-                if let Some(mut c) = children.remove(&host) {
-                    let _ = c.kill();
-                    let _ = c.wait();
+            Ok(Cmd::Stop(k, reply)) => {
+                if let Some(r) = running.remove(&k) {
+                    r.stop();
                 }
                 let _ = reply.send(());
             }
-            Ok(Cmd::Running(host, reply)) => {
-                let _ = reply.send(children.contains_key(&host));
+            Ok(Cmd::Running(k, reply)) => {
+                let _ = reply.send(running.contains_key(&k));
             }
             Ok(Cmd::Shutdown) | Err(RecvTimeoutError::Disconnected) => break,
             Err(RecvTimeoutError::Timeout) => {}
         }
-        // A service killed from outside is reaped (a zombie would still show in ps) and left
-        // stopped, as it would be on a host without a supervisor.
-        children.retain(|host, c| match c.try_wait() {
-            Ok(None) => true,
-            Ok(Some(status)) => {
-                tracing::warn!(host, %status, "demo service ended");
-                false
+        // A service whose first process was killed from outside is stopped (a zombie would
+        // still show in ps) and left stopped, as on a host without a supervisor.
+        let ended: Vec<Key> = running
+            .iter_mut()
+            .filter_map(|(k, r)| {
+                let alive = r
+                    .children
+                    .first_mut()
+                    .is_some_and(|c| matches!(c.try_wait(), Ok(None)));
+                (!alive).then(|| k.clone())
+            })
+            .collect();
+        for k in ended {
+            if let Some(r) = running.remove(&k) {
+                tracing::warn!(host = k.0, service = k.1, "demo service ended");
+                r.stop();
             }
-            Err(_) => false,
-        });
+        }
     }
-    for (_, mut c) in children {
-        let _ = c.kill();
-        let _ = c.wait();
+    for (_, r) in running {
+        r.stop();
     }
 }
 
-fn start(spec: &ServiceSpec) -> io::Result<Child> {
-    let mut cmd = Command::new(&spec.exe);
-    cmd.arg("infinity")
+/// Start every process of a service, then write its pid file; on a failure, none is left.
+fn start(spec: &ServiceSpec) -> io::Result<Running> {
+    let mut r = Running {
+        children: Vec::new(),
+        pid_file: spec.pid_file(),
+    };
+    for (exe, args) in &spec.procs {
+        match start_one(spec, exe, args) {
+            Ok(c) => r.children.push(c),
+            Err(e) => {
+                r.stop();
+                return Err(e);
+            }
+        }
+    }
+    let pids: Vec<String> = r.children.iter().map(|c| c.id().to_string()).collect();
+    if let Err(e) = std::fs::write(&r.pid_file, format!("{}\n", pids.join(" "))) {
+        r.stop();
+        return Err(e);
+    }
+    Ok(r)
+}
+
+fn start_one(spec: &ServiceSpec, exe: &Path, args: &str) -> io::Result<Child> {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(exe);
+    // cat reading a pipe nobody writes to: alive, idle, and ps shows argv[0] alone.
+    cmd.arg0(args)
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
         .env("HOME", &spec.sandbox)
         .current_dir(&spec.sandbox)
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    use std::os::unix::process::CommandExt;
     // Its own process group: a Ctrl-C meant for the console is not meant for the site.
     cmd.process_group(0);
-    #[cfg(target_os = "linux")]
-    {
-        let parent = std::process::id();
-        // SAFETY: the closure runs between fork and exec and only makes async-signal-safe
-        // calls (prctl, getppid, _exit).
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::prctl(
-                    libc::PR_SET_PDEATHSIG,
-                    libc::SIGKILL as libc::c_ulong,
-                    0,
-                    0,
-                    0,
-                ) != 0
-                {
-                    return Err(io::Error::last_os_error());
-                }
-                // The console died between fork and prctl: nobody would ever kill us.
-                if u32::try_from(libc::getppid()).ok() != Some(parent) {
-                    libc::_exit(0);
-                }
-                Ok(())
-            });
-        }
-    }
+    // No pre_exec (a parent-death signal): the pipe does that job, and without a closure the
+    // standard library spawns with posix_spawn, several times faster than a fork of the
+    // console (the site starts ~20 processes).
     cmd.spawn()
 }
 

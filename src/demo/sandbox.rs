@@ -1,11 +1,15 @@
 //! One demo host's sandbox directory: its HOME and working directory, the shims in `bin/` that
-//! stand for its simulated hardware (disks, SMART, its name), its data volume in `srv/`, and
-//! the copy of sleep(1) that is its service.
+//! stand for its simulated hardware (disks, SMART, its name), network (ip) and applications
+//! (ps, curl, pg_isready, psql, runuser, systemctl: see apps.rs), its data volume in `srv/`,
+//! the pid files of its services in `run/`, and the copies of cat(1) that are its service
+//! processes in `libexec/`.
 //!
 //! The probe puts the login PATH first, so `<sandbox>/bin` wins over the machine's tools;
-//! everything the shims do not answer (/proc, ps, any other command) is this machine's.
+//! everything the shims do not answer (/proc, any other command) is this machine's.
 
-use super::smart::{Disk, smartctl_shim};
+use super::apps::{self, ShimEnv};
+use super::hosts::HostSpec;
+use super::smart::smartctl_shim;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -41,46 +45,61 @@ pub(crate) struct Volume {
     pub contents: Contents,
 }
 
-/// One demo host.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct HostSpec {
-    pub name: &'static str,
-    pub role: &'static str,
-    pub datacenter: &'static str,
-    /// Its service's command name (≤ 15 characters: the kernel's comm).
-    pub process: &'static str,
-    pub volume: Option<Volume>,
-    pub disk: Disk,
-}
-
-/// The machine's own tools the shims hand over to.
+/// The machine's own tools the shims hand over to (and copy, for the service processes).
 #[derive(Debug, Clone)]
 pub(crate) struct Tools {
-    pub sleep: PathBuf,
+    pub cat: PathBuf,
     pub df: PathBuf,
     pub uname: PathBuf,
+    pub ps: PathBuf,
+    /// Optional: only what the shims do not answer goes to them.
+    pub curl: Option<PathBuf>,
+    pub ip: Option<PathBuf>,
+    pub runuser: Option<PathBuf>,
+    pub systemctl: Option<PathBuf>,
 }
 
 impl Tools {
     pub(crate) fn find() -> io::Result<Tools> {
         let find = |name: &str| {
-            ["/usr/bin", "/bin"]
+            ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]
                 .iter()
                 .map(|d| Path::new(d).join(name))
                 .find(|p| p.is_file())
-                .ok_or_else(|| {
-                    io::Error::new(
-                        io::ErrorKind::NotFound,
-                        format!("the demo site needs {name} in /usr/bin or /bin"),
-                    )
-                })
+        };
+        let need = |name: &str| {
+            find(name).ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("the demo site needs {name} in /usr/bin or /bin"),
+                )
+            })
         };
         Ok(Tools {
-            sleep: find("sleep")?,
-            df: find("df")?,
-            uname: find("uname")?,
+            cat: need("cat")?,
+            df: need("df")?,
+            uname: need("uname")?,
+            ps: need("ps")?,
+            curl: find("curl"),
+            ip: find("ip"),
+            runuser: find("runuser"),
+            systemctl: find("systemctl"),
         })
     }
+}
+
+/// The file whose presence means the replication link between prod and drp is cut (demo
+/// fault R); it holds the time of the cut. Site-wide: both ends read it.
+pub(crate) fn cut_flag(root: &Path) -> PathBuf {
+    root.join("world").join("replication-cut")
+}
+
+/// One service of a sandbox: its name (its pid file is `run/<name>.pid`) and its processes,
+/// each an executable (named as the process) and the command line ps shows.
+#[derive(Debug, Clone)]
+pub(crate) struct Service {
+    pub name: &'static str,
+    pub procs: Vec<(PathBuf, &'static str)>,
 }
 
 /// A built sandbox.
@@ -90,8 +109,10 @@ pub(crate) struct Sandbox {
     pub bin: PathBuf,
     /// The data volume's contents (the df shim reports their apparent size).
     pub srv: PathBuf,
-    /// The service's executable.
-    pub service: PathBuf,
+    /// The services' pid files.
+    pub run: PathBuf,
+    /// The host's services, its internal process first.
+    pub services: Vec<Service>,
 }
 
 /// Single-quote for sh.
@@ -99,7 +120,7 @@ pub(crate) fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-fn path_str(p: &Path) -> io::Result<&str> {
+pub(crate) fn path_str(p: &Path) -> io::Result<&str> {
     p.to_str().ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -155,31 +176,70 @@ pub(crate) fn apparent_size(dir: &Path) -> u64 {
     total
 }
 
-/// Build the sandbox of `spec` under `root/hosts/<name>`.
-pub(crate) fn build(root: &Path, spec: &HostSpec, tools: &Tools) -> io::Result<Sandbox> {
+/// Build the sandbox of `spec` under `root/hosts/<name>`; `t0` is when the site started.
+pub(crate) fn build(root: &Path, spec: &HostSpec, tools: &Tools, t0: u64) -> io::Result<Sandbox> {
     let dir = root.join("hosts").join(spec.name);
     let bin = dir.join("bin");
     let srv = dir.join("srv");
-    fs::create_dir_all(&bin)?;
-    let service = bin.join(spec.process);
-    fs::copy(&tools.sleep, &service)?;
+    let run = dir.join("run");
+    let libexec = dir.join("libexec");
+    let share = dir.join("share");
+    for d in [&bin, &run, &libexec, &share] {
+        fs::create_dir_all(d)?;
+    }
+    let mut services = Vec::new();
+    for (name, procs) in apps::services(spec) {
+        let mut list = Vec::new();
+        for p in procs {
+            // A copy named as the process: the kernel takes the command name (ps's comm)
+            // from the executable's name.
+            let exe = libexec.join(p.comm);
+            if !exe.exists() {
+                fs::copy(&tools.cat, &exe)?;
+            }
+            list.push((exe, p.args));
+        }
+        services.push(Service { name, procs: list });
+    }
     let sandbox = Sandbox {
         dir,
         bin,
         srv,
-        service,
+        run,
+        services,
     };
-    write_file(
-        &sandbox.bin.join("df"),
-        &df_shim(spec, &sandbox, tools)?,
-        0o755,
+    let shim = |name: &str, text: String| write_file(&sandbox.bin.join(name), &text, 0o755);
+    shim("df", df_shim(spec, &sandbox, tools)?)?;
+    shim("uname", uname_shim(spec, tools)?)?;
+    shim("smartctl", smartctl_shim(&spec.disk))?;
+    let flag = cut_flag(root);
+    shim(
+        "ip",
+        super::net::write_ip(spec, &share, &flag, tools.ip.as_ref())?,
     )?;
-    write_file(&sandbox.bin.join("uname"), &uname_shim(spec, tools)?, 0o755)?;
-    write_file(
-        &sandbox.bin.join("smartctl"),
-        &smartctl_shim(&spec.disk),
-        0o755,
-    )?;
+    let www = sandbox.srv.join("www");
+    let env = ShimEnv {
+        spec,
+        run: &sandbox.run,
+        www: &www,
+        cut_flag: &flag,
+        t0,
+    };
+    shim("ps", apps::ps_shim(&env, &tools.ps)?)?;
+    if spec.nginx {
+        shim("curl", apps::curl_shim(&env, tools.curl.as_ref())?)?;
+    }
+    if spec.postgres.is_some() {
+        shim("pg_isready", apps::pg_isready_shim(&env)?)?;
+        shim("psql", apps::psql_shim(&env)?)?;
+        shim("runuser", apps::runuser_shim(&env, tools.runuser.as_ref())?)?;
+    }
+    if !spec.services().is_empty() {
+        shim(
+            "systemctl",
+            apps::systemctl_shim(&env, tools.systemctl.as_ref())?,
+        )?;
+    }
     if let Some(v) = spec.volume {
         fs::create_dir_all(&sandbox.srv)?;
         seed(&sandbox.srv, v.contents)?;
@@ -242,8 +302,9 @@ fn seed(srv: &Path, contents: Contents) -> io::Result<()> {
     let ago = |s: u64| now.checked_sub(Duration::from_secs(s)).unwrap_or(now);
     match contents {
         Contents::Production | Contents::Standby => {
-            let page = "<!doctype html>\n<title>Demo shop</title>\n<h1>Demo shop</h1>\n\
-                        <p>Served by the vigie demo site.</p>\n";
+            let page = "<!doctype html>\n<title>Demo shop</title>\n\
+                        <h1>Welcome to the demo shop</h1>\n\
+                        <p>Served by nginx on the vigie demo site.</p>\n";
             small(&srv.join("www/index.html"), page, ago(86_400 * 12))?;
             small(
                 &srv.join("www/static/shop.css"),
