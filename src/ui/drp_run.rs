@@ -302,7 +302,11 @@ pub fn start_dialog(state: &ConsoleState, plan: Result<Plan, String>, answers: b
 /// What starting means: runbook, mode, direction, data-loss window, what the engine does.
 fn form_body(state: &ConsoleState, plan: &Plan) -> Vec<String> {
     vec![
-        s::start_what(&clean(&plan.runbook, 40), plan.mode, &clean(&state.site, 40)),
+        s::start_what(
+            &clean(&plan.runbook, 40),
+            plan.mode,
+            &clean(&state.site, 40),
+        ),
         s::mode_text(
             plan.mode,
             &clean(&plan.production.name, 60),
@@ -318,11 +322,10 @@ fn form_body(state: &ConsoleState, plan: &Plan) -> Vec<String> {
 pub fn form_key(state: &mut ConsoleState, key: &KeyEvent) -> Option<Effect> {
     let d = state.dialog.as_mut()?;
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    let is_form = match &d.on_confirm {
-        DialogAction::StartRun(_) => true,
-        DialogAction::Ack { .. } => true,
-        _ => false,
-    };
+    let is_form = matches!(
+        &d.on_confirm,
+        DialogAction::StartRun(_) | DialogAction::Ack { .. } | DialogAction::Resume { .. }
+    );
     if !is_form {
         return None;
     }
@@ -365,8 +368,19 @@ fn form_enter(state: &mut ConsoleState) -> Effect {
                 run.resumed = true;
             }
             let mut acks = BTreeMap::new();
-            acks.insert(u32::try_from(n).unwrap_or(u32::MAX), typed.trim().to_string());
+            acks.insert(
+                u32::try_from(n).unwrap_or(u32::MAX),
+                typed.trim().to_string(),
+            );
             Effect::ResumeRun(acks)
+        }
+        DialogAction::Resume { target } => {
+            if typed != target {
+                d.error = Some(s::wrong_host(&clean(&typed, 60), &clean(&target, 60)));
+                return Effect::None;
+            }
+            state.dialog = None;
+            resume(state)
         }
         DialogAction::StartRun(mut form) => {
             match form.stage {
@@ -418,7 +432,60 @@ fn form_enter(state: &mut ConsoleState) -> Effect {
     }
 }
 
-/// `c` on the DRP screen: take up the journal's unfinished run (the engine re-checks it).
+/// `c` on the DRP screen: what resuming the journal's unfinished run means, and the host
+/// it makes the serving site to type in full (a single key never sets a run going again).
+pub fn resume_dialog(state: &ConsoleState) -> Option<Dialog> {
+    if state.drp.run.as_ref().is_some_and(LiveRun::running) {
+        return None;
+    }
+    let r = state.unfinished_run()?;
+    let drp = state.config.drp.as_ref().map_or("", |d| d.drp.as_str());
+    let target = r
+        .plan
+        .as_ref()
+        .map_or(drp, guards::confirm_target)
+        .to_string();
+    let at = r
+        .steps
+        .iter()
+        .find(|st| !st.state.is_final())
+        .map(|st| {
+            format!(
+                "step {} {} ({})",
+                st.number,
+                clean(&st.title, 60),
+                st.state.word()
+            )
+        })
+        .unwrap_or_else(|| "its end".into());
+    let mut body = vec![
+        s::resume_what(
+            &clean(&r.run, 40),
+            &clean(&r.runbook, 40),
+            r.mode,
+            r.order.as_deref().map(|o| clean(o, 40)).as_deref(),
+            &clean(&r.operator.describe(), 60),
+        ),
+        format!("It goes on at {at}."),
+    ];
+    if let Some(p) = &r.plan {
+        body.push(guards::direction_text(p));
+    }
+    body.push(s::RESUME_ENGINE.into());
+    Some(Dialog {
+        title: s::RESUME_TITLE.into(),
+        body,
+        ticket: None,
+        confirm_word: Some(target.clone()),
+        note: None,
+        input: String::new(),
+        error: None,
+        scroll: 0,
+        on_confirm: DialogAction::Resume { target },
+    })
+}
+
+/// The resume form confirmed: take up the journal's unfinished run (the engine re-checks it).
 pub fn resume(state: &mut ConsoleState) -> Effect {
     if state.read_only || state.drp.run.as_ref().is_some_and(LiveRun::running) {
         return Effect::None;

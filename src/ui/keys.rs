@@ -29,6 +29,10 @@ pub enum Action {
     NextMode,
     /// Open the alert ticket's confirmation dialog (it sends nothing by itself).
     PrepareAlert,
+    /// DRP screen: open the start form of the plan shown (it starts nothing by itself).
+    StartRun,
+    /// DRP screen: take up the journal's unfinished run.
+    ResumeRun,
 }
 
 /// A key as the table names it.
@@ -206,6 +210,18 @@ pub const BINDINGS: &[Binding] = &[
         Action::PrepareAlert,
         "prepare the alert ticket (shown in full; sent only if you type YES)",
     ),
+    act(
+        &[Char('s')],
+        "s",
+        Action::StartRun,
+        "DRP: start the plan shown (asks the order and the host name, typed in full)",
+    ),
+    act(
+        &[Char('c')],
+        "c",
+        Action::ResumeRun,
+        "DRP: continue (resume) the journal's unfinished run",
+    ),
     bind(&[Char('?')], "?", Action::Help, "this help"),
     bind(&[Char('q'), Ctrl('c')], "q", Action::Quit, "quit"),
     demo(
@@ -293,9 +309,20 @@ mod tests {
         let a = key(KeyCode::Char('A'));
         assert_eq!(action_for(&a, false, false), Some(Action::PrepareAlert));
         assert_eq!(action_for(&a, false, true), None);
+        for (c, action) in [('s', Action::StartRun), ('c', Action::ResumeRun)] {
+            let k = key(KeyCode::Char(c));
+            assert_eq!(action_for(&k, false, false), Some(action));
+            assert_eq!(action_for(&k, true, true), None, "{c} under --read-only");
+        }
         for b in BINDINGS.iter().filter(|b| !b.acts) {
             assert!(
-                !matches!(b.action, Action::MeasureThroughput | Action::PrepareAlert),
+                !matches!(
+                    b.action,
+                    Action::MeasureThroughput
+                        | Action::PrepareAlert
+                        | Action::StartRun
+                        | Action::ResumeRun
+                ),
                 "an action key must be marked `acts`"
             );
         }

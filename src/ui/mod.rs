@@ -2,6 +2,7 @@
 //! [`render`]; keys → [`keys::Action`] → [`update`]. Input and drawing never wait on the
 //! network: collectors run in their own tasks and only send owned snapshots.
 
+pub mod drp_run;
 pub mod incident;
 pub mod keys;
 pub mod render;
@@ -57,7 +58,18 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<()> {
     let (journal_tx, mut journal_rx) = tokio::sync::mpsc::unbounded_channel();
     let journal = crate::drp::journal::Journal::for_site(&config.site.name);
     state.journal.path = journal.as_ref().map(|j| j.path().to_path_buf());
+    let run_journal = journal.clone();
     let journal_task = journal.map(|j| spawn_journal_watch(j, journal_tx));
+    // The run started or resumed here, and the DRP lock's readings (DRP screen).
+    let (run_tx, mut run_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (lock_tx, mut lock_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut lock_asked: Option<std::time::Instant> = None;
+    let drp = DrpTasks {
+        config: config.clone(),
+        pool: pool.clone(),
+        journal: run_journal,
+        read_only: opts.read_only,
+    };
     let (alert_tx, mut alert_rx) = tokio::sync::mpsc::unbounded_channel();
     let theme = opts.theme;
     let mut console_host = ConsoleHost::new();
@@ -97,8 +109,11 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<()> {
                                 spawn_alert(&config, &state, out, alert_tx.clone());
                             }
                         }
+                        Effect::StartRun(req) => drp.start(*req, run_tx.clone()),
+                        Effect::ResumeRun(acks) => drp.resume(acks, run_tx.clone()),
                         Effect::None => {}
                     }
+                    drp.read_lock(&state, &mut lock_asked, &lock_tx);
                     dirty = true;
                 }
                 Some(Ok(Event::Resize(..))) => dirty = true,
@@ -121,6 +136,7 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<()> {
                 state.now = jiff::Timestamp::now();
                 if state.now.as_second() != shown_second {
                     shown_second = state.now.as_second();
+                    drp.read_lock(&state, &mut lock_asked, &lock_tx);
                     state.refresh_datasets();
                     dirty = true;
                 }
@@ -128,6 +144,18 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<()> {
             Some(checks) = site_rx.recv() => {
                 state.site_checks = checks;
                 dirty = !state.paused;
+            }
+            Some(update) = run_rx.recv() => {
+                state.now = jiff::Timestamp::now();
+                state.on_run_update(update);
+                while let Ok(more) = run_rx.try_recv() {
+                    state.on_run_update(more);
+                }
+                dirty = true;
+            }
+            Some(reading) = lock_rx.recv() => {
+                state.drp.lock = Some(reading);
+                dirty = state.screen == state::Screen::Drp;
             }
             Some(reading) = journal_rx.recv() => {
                 state.on_journal(reading);
@@ -160,6 +188,87 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<()> {
         t.abort();
     }
     Ok(())
+}
+
+/// What the DRP screen runs in tasks: the engine (a run or a resume) and the lock's reading.
+/// The engine re-checks every guard itself, `--read-only` included.
+struct DrpTasks {
+    config: Arc<Config>,
+    pool: Arc<Pool>,
+    journal: Option<crate::drp::journal::Journal>,
+    read_only: bool,
+}
+
+/// How often the lock is read again while the DRP screen is shown.
+const LOCK_EVERY: Duration = Duration::from_secs(10);
+
+impl DrpTasks {
+    fn engine(&self, tx: &crate::drp::engine::Updates) -> Option<crate::drp::engine::Engine> {
+        let Some(journal) = self.journal.clone() else {
+            let _ = tx.send(crate::drp::engine::RunUpdate::Ended {
+                state: crate::drp::journal::StepState::Pending,
+                summary: format!("nothing was done: {}", strings::JOURNAL_NO_PATH),
+            });
+            return None;
+        };
+        Some(
+            crate::drp::engine::Engine::new(self.config.clone(), self.pool.clone(), journal)
+                .read_only(self.read_only),
+        )
+    }
+
+    fn start(&self, req: crate::drp::engine::RunRequest, tx: crate::drp::engine::Updates) {
+        let Some(engine) = self.engine(&tx) else {
+            return;
+        };
+        // The run goes on if the screen goes away: its task is never aborted.
+        tokio::spawn(async move {
+            engine.run(req, tx).await;
+        });
+    }
+
+    fn resume(
+        &self,
+        acks: std::collections::BTreeMap<u32, String>,
+        tx: crate::drp::engine::Updates,
+    ) {
+        let Some(engine) = self.engine(&tx) else {
+            return;
+        };
+        tokio::spawn(async move {
+            engine.resume(acks, tx).await;
+        });
+    }
+
+    /// Reads the lock in a task when the DRP screen is shown and the last reading is older
+    /// than [`LOCK_EVERY`] (one reading at a time: `asked` is when the last one was asked).
+    fn read_lock(
+        &self,
+        state: &ConsoleState,
+        asked: &mut Option<std::time::Instant>,
+        tx: &tokio::sync::mpsc::UnboundedSender<state::LockReading>,
+    ) {
+        if state.screen != state::Screen::Drp || self.config.drp.is_none() {
+            return;
+        }
+        if asked.is_some_and(|t| t.elapsed() < LOCK_EVERY) {
+            return;
+        }
+        *asked = Some(std::time::Instant::now());
+        let Some(journal) = self.journal.clone() else {
+            return;
+        };
+        let engine =
+            crate::drp::engine::Engine::new(self.config.clone(), self.pool.clone(), journal);
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let status = engine.lock_status().await;
+            let _ = tx.send(state::LockReading {
+                at: jiff::Timestamp::now(),
+                status,
+            });
+        });
+    }
 }
 
 /// Watches the journal: its length and modification time are checked every second, and the

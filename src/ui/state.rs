@@ -198,8 +198,8 @@ impl Filter {
     }
 }
 
-/// The DRP screen before a run: which runbook and mode the plan is shown for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The DRP screen: which runbook and mode the plan is shown for, and the run followed.
+#[derive(Debug, Clone, PartialEq)]
 pub struct DrpView {
     /// Index into the configuration's runbooks.
     pub runbook: usize,
@@ -207,6 +207,8 @@ pub struct DrpView {
     /// The lock on the DRP host as last read, for the screen to say who holds it. Filled by
     /// the engine side (the console does not read it by itself); `None`: not read.
     pub lock: Option<LockReading>,
+    /// The run started or resumed from this console (shown instead of the plan).
+    pub run: Option<crate::ui::drp_run::LiveRun>,
 }
 
 /// The DRP lock as read at `at`: its status, or why it could not be read.
@@ -259,6 +261,15 @@ pub enum DialogAction {
         key: String,
         ticket: crate::ui::incident::TicketText,
     },
+    /// The DRP start form (its answers so far): the last stage starts the run.
+    StartRun(Box<crate::ui::drp_run::StartForm>),
+    /// The answer to confirm step `n`, journaled as its ack; the run then goes on.
+    Ack { n: usize },
+    /// Take up the journal's unfinished run, once `target` (the host it makes the serving
+    /// site) is typed in full.
+    Resume { target: String },
+    /// Nothing to confirm: the dialog only says why (its `note`).
+    Info,
 }
 
 /// The whole console state.
@@ -360,6 +371,7 @@ impl ConsoleState {
                 runbook: 0,
                 mode: crate::drp::model::Mode::Drill,
                 lock: None,
+                run: None,
             },
             journal: JournalView::default(),
             dialog: None,

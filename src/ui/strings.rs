@@ -16,7 +16,7 @@ pub const HINTS_OVERVIEW: &str = "Enter host · / filter · r refresh · p pause
 pub const HINTS_HOST: &str = "Tab pane · ↑↓ scroll · Esc back · ? help · q quit";
 pub const HINTS_OTHER: &str = "1 Overview · ? help · q quit";
 pub const HELP_TITLE: &str = " Keys ";
-pub const HELP_FOOTER: &str = "No key changes a server. Any key closes this help.";
+pub const HELP_FOOTER: &str = "No key changes a server without a typed confirmation. Any key closes.";
 pub const JUMP_HOST: &str = "jump host";
 pub const NO_HOST_SELECTED: &str =
     "No host selected: pick one on the Overview (1) and press Enter.";
@@ -150,3 +150,84 @@ pub const NO_DRP_SECTION: &str =
     "T needs a [drp] section (production, drp, transfer_ssh) and [[datasets]] in the configuration";
 pub const MEASURE_HINT: &str = "measure the throughput to the DRP server";
 pub const SITE_CHECKS: &str = "site: URL tests and blocklists";
+
+// Starting, following and resuming a DRP run from the console (DRP screen).
+pub const START_KEY_HINT: &str = "s starts it here";
+pub const RESUME_KEY_HINT: &str = "c resumes it";
+pub const START_TITLE: &str = " Start a DRP run ";
+pub const START_NOTHING: &str = "Nothing was started. Esc closes.";
+pub const START_ENGINE: &str = "The engine checks every guard again (backups, production, the \
+     lock on the DRP host) and journals each step; the run goes on on the hosts if this \
+     console is lost.";
+pub const RUN_IN_PROGRESS: &str = "A run started from this console is in progress: one run at a time.";
+pub const ASK_ORDER: &str = "order reference of the customer:";
+pub const ASK_REASON: &str = "why an emergency run while production answers (journaled):";
+pub const FORM_NEXT: &str = "Enter next · Esc cancels";
+pub const ACK_TITLE: &str = " A step needs an answer ";
+pub const ACK_BODY: &str = "Your answer is journaled as this step's acknowledgement; the run \
+     then goes on. Esc leaves the run stopped here (c answers later, or vigie drp resume --ack).";
+pub const ACK_PROMPT: &str = "answer:";
+pub const ACK_NEXT: &str = "Enter answers · Esc leaves it stopped";
+pub const RUN_FOOTER: &str =
+    "the run continues on the hosts if this console is lost; vigie drp resume picks it up";
+pub const RUN_LOG: &str = " log ";
+pub const RUN_WAITING: &str = "checking the guards…";
+pub const RUN_CLOSE: &str = "Esc closes this view";
+
+/// "Start the activate runbook in DRILL mode on site example?"
+pub fn start_what(runbook: &str, mode: crate::drp::model::Mode, site: &str) -> String {
+    format!(
+        "Start the {runbook} runbook in {} mode on site {site}.",
+        mode.word().to_uppercase()
+    )
+}
+
+/// The host-name stage's prompt.
+pub fn ask_host(target: &str) -> String {
+    format!("type {target} (the host this run makes the serving site) and Enter to start · Esc cancels")
+}
+
+/// A wrong host name in the start form.
+pub fn wrong_host(typed: &str, target: &str) -> String {
+    format!("\"{typed}\" is not {target}: type {target} in full, exactly, or Esc to cancel")
+}
+
+/// The DRP screen's word on an unfinished run in the journal.
+pub fn unfinished(run: &str) -> String {
+    format!("run {run} is not finished (interrupted, or running from another console)")
+}
+
+/// What to do after a run ended, by its state.
+pub fn run_next(state: crate::drp::journal::StepState) -> &'static str {
+    use crate::drp::journal::StepState;
+    match state {
+        StepState::Done => "done: check the service, then report to the customer (5 Journal, vigie journal --export csv)",
+        StepState::Failed => "fix the cause shown above, then start the run again: done steps are re-checked, not redone",
+        StepState::Unknown => "stopped, outcome unknown: c (or vigie drp resume) re-checks and goes on",
+        StepState::Pending => "nothing more was done: read the reason above",
+        StepState::Running | StepState::Skipped => "",
+    }
+}
+pub const RESUME_TITLE: &str = " Resume the unfinished DRP run ";
+pub const RESUME_ENGINE: &str = "Done steps are not run again; a step whose outcome is unknown \
+     is re-checked first. The engine re-checks the plan and takes the run's lock.";
+
+/// "Run R (activate, DRILL, order REF-3, started by alice@jump1) is not finished."
+pub fn resume_what(
+    run: &str,
+    runbook: &str,
+    mode: crate::drp::model::Mode,
+    order: Option<&str>,
+    operator: &str,
+) -> String {
+    let order = order.map_or(String::new(), |o| format!(", order {o}"));
+    format!(
+        "Run {run} ({runbook}, {}{order}, started by {operator}) is not finished.",
+        mode.word().to_uppercase()
+    )
+}
+
+/// The resume form's prompt.
+pub fn ask_host_resume(target: &str) -> String {
+    format!("type {target} (the host this run makes the serving site) and Enter to resume · Esc cancels")
+}

@@ -6,7 +6,7 @@ use super::state::{ConsoleState, Screen};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// What the event loop must do after a key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     None,
     Quit,
@@ -15,6 +15,11 @@ pub enum Effect {
     MeasureThroughput,
     /// Post the alert ticket waiting in `state.outbox` (confirmed by the operator).
     SendAlert,
+    /// Run the engine on this request (the start form was filled in; the engine re-checks
+    /// every guard), its updates to `state.drp.run`.
+    StartRun(Box<crate::drp::engine::RunRequest>),
+    /// Take up the journal's unfinished run with these answers to confirm steps.
+    ResumeRun(std::collections::BTreeMap<u32, String>),
 }
 
 const PAGE: usize = 10;
@@ -23,6 +28,9 @@ const PAGE: usize = 10;
 pub fn on_key(state: &mut ConsoleState, key: &KeyEvent) -> Effect {
     if state.dialog.is_some() {
         // An open dialog takes every key: nothing typed there can reach another action.
+        if let Some(effect) = crate::ui::drp_run::form_key(state, key) {
+            return effect;
+        }
         return dialog_key(state, key);
     }
     if state.filter.editing {
@@ -65,6 +73,13 @@ pub fn apply(state: &mut ConsoleState, action: Action) -> Effect {
                 state.screen = Screen::Host;
                 state.scroll = 0;
             }
+        }
+        Action::Back if state.screen == Screen::Drp
+            && state.drp.run.as_ref().is_some_and(|r| !r.running()) =>
+        {
+            // Esc on an ended run's view goes back to the plan.
+            state.drp.run = None;
+            state.scroll = 0;
         }
         Action::Back => {
             if !state.filter.text.is_empty() && state.screen == Screen::Overview {
@@ -110,6 +125,38 @@ pub fn apply(state: &mut ConsoleState, action: Action) -> Effect {
                 return Effect::None;
             }
             state.dialog = Some(crate::ui::incident::alert_dialog(state));
+        }
+        Action::StartRun => {
+            if state.read_only || state.screen != Screen::Drp {
+                // `--read-only` is also refused by the key table and by the engine.
+                return Effect::None;
+            }
+            if let Some((n, ask)) = state.drp.run.as_ref().and_then(|r| r.needs_ack.clone()) {
+                state.dialog = Some(crate::ui::drp_run::ack_dialog(n, &ask));
+                return Effect::None;
+            }
+            if state.config.runbooks.list.is_empty() {
+                return Effect::None;
+            }
+            let plan = crate::ui::render::plan_for(state).map_err(|e| e.to_string());
+            let answers = crate::ui::render::production_answer(state)
+                == crate::drp::engine::guards::ProductionAnswer::Answers;
+            state.dialog = Some(crate::ui::drp_run::start_dialog(state, plan, answers));
+        }
+        Action::ResumeRun => {
+            if state.screen != Screen::Drp {
+                return Effect::None;
+            }
+            if let Some((n, ask)) = state.drp.run.as_ref().and_then(|r| r.needs_ack.clone()) {
+                // A run stopped at a confirm step goes on with its answer.
+                if !state.read_only {
+                    state.dialog = Some(crate::ui::drp_run::ack_dialog(n, &ask));
+                }
+                return Effect::None;
+            }
+            if !state.read_only && let Some(d) = crate::ui::drp_run::resume_dialog(state) {
+                state.dialog = Some(d);
+            }
         }
     }
     state.clamp_selection();
@@ -219,6 +266,11 @@ fn confirm(state: &mut ConsoleState, action: crate::ui::state::DialogAction) -> 
             state.outbox = Some(Outgoing { key, ticket });
             Effect::SendAlert
         }
+        // Forms are answered by `drp_run::form_key`; an information dialog confirms nothing.
+        crate::ui::state::DialogAction::StartRun(_)
+        | crate::ui::state::DialogAction::Ack { .. }
+        | crate::ui::state::DialogAction::Resume { .. }
+        | crate::ui::state::DialogAction::Info => Effect::None,
     }
 }
 

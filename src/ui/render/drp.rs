@@ -102,7 +102,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme
         }
     }
     frame.render_widget(
-        Paragraph::new(hint_line(state, runbook, plan.as_ref(), width, theme)),
+        Paragraph::new(super::drp_run::hint_line(
+            state,
+            runbook,
+            plan.as_ref(),
+            width,
+            theme,
+        )),
         hint,
     );
 }
@@ -125,7 +131,7 @@ fn selected_runbook(state: &ConsoleState) -> Option<&str> {
 /// backup readings, with the fencing step in front when the engine would put it there (the
 /// engine's own rule, from production's answer as the console last saw it). An emergency run
 /// while production answers needs a typed reason and fences: shown fenced.
-pub(super) fn plan_for(state: &ConsoleState) -> Result<Plan, PlanError> {
+pub(crate) fn plan_for(state: &ConsoleState) -> Result<Plan, PlanError> {
     let name = selected_runbook(state).unwrap_or_default();
     let mode = state.drp.mode;
     let mut plan = resolve(&state.config, name, mode, state.now, &state.datasets)?;
@@ -145,7 +151,7 @@ pub(super) fn plan_for(state: &ConsoleState) -> Result<Plan, PlanError> {
 }
 
 /// Production's answer as the console last saw it (a drill never asks).
-fn production_answer(state: &ConsoleState) -> ProductionAnswer {
+pub(crate) fn production_answer(state: &ConsoleState) -> ProductionAnswer {
     let production = state.config.drp.as_ref().map(|d| d.production.as_str());
     let host = state
         .hosts
@@ -536,43 +542,6 @@ fn first_line(text: &str) -> String {
         0 => first,
         n => format!("{first} (+{n} lines)"),
     }
-}
-
-/// The keys of this screen, and how to start the plan shown (never under `--read-only`).
-fn hint_line(
-    state: &ConsoleState,
-    runbook: &str,
-    plan: Result<&Plan, &PlanError>,
-    width: usize,
-    theme: &Theme,
-) -> Line<'static> {
-    let keys = (Role::Muted, format!(" {}", s::DRP_KEYS_HINT));
-    let drp = state
-        .config
-        .drp
-        .as_ref()
-        .map_or("DRP-HOST", |d| d.drp.as_str());
-    let start = match plan {
-        Ok(p) if !state.read_only && p.blockers().is_empty() => {
-            let hint = s::drp_start_hint(runbook, state.drp.mode, drp);
-            // "(headless)" is the first to go on a narrow terminal.
-            let hint = match hint.chars().count() < width {
-                true => hint,
-                false => hint.trim_end_matches(s::HEADLESS).to_string(),
-            };
-            Some((Role::Key, format!(" {hint}")))
-        }
-        _ => None,
-    };
-    // How to start comes first; the keys when there is room for both.
-    let row: Row = match start {
-        Some(st) if st.1.chars().count() + keys.1.chars().count() + 2 <= width => {
-            vec![st, (Role::Muted, " ·".into()), keys]
-        }
-        Some(st) => vec![st],
-        None => vec![keys],
-    };
-    styled(&row, width, theme)
 }
 
 /// A row drawn, cut at `width` columns (never wrapped).

@@ -3,6 +3,7 @@
 mod backups;
 mod dialog;
 mod drp;
+mod drp_run;
 mod footer;
 mod help;
 mod host;
@@ -12,6 +13,8 @@ mod overview;
 mod placeholder;
 mod tabs;
 mod top_bar;
+
+pub(crate) use drp::{plan_for, production_answer};
 
 use super::state::{ConsoleState, Screen};
 use super::theme::{Role, Theme};
@@ -40,6 +43,7 @@ pub fn draw(frame: &mut Frame, state: &ConsoleState, theme: &Theme) {
         Screen::Overview => overview::render(frame, body, state, theme),
         Screen::Host => host::render(frame, body, state, theme),
         Screen::Backups => backups::render(frame, body, state, theme),
+        Screen::Drp if state.drp.run.is_some() => drp_run::render(frame, body, state, theme),
         Screen::Drp => drp::render(frame, body, state, theme),
         Screen::Journal => journal::render(frame, body, state, theme),
     }
@@ -48,13 +52,21 @@ pub fn draw(frame: &mut Frame, state: &ConsoleState, theme: &Theme) {
         help::render(frame, area, state, theme);
     }
     if let Some(d) = &state.dialog {
-        dialog::render(frame, area, d, theme);
+        match &d.on_confirm {
+            super::state::DialogAction::StartRun(_)
+            | super::state::DialogAction::Ack { .. }
+            | super::state::DialogAction::Resume { .. } => {
+                drp_run::render_form(frame, area, d, theme)
+            }
+            _ => dialog::render(frame, area, d, theme),
+        }
     }
 }
 
 /// How far PgDn may scroll the DRP plan or the journal's steps: their last line.
 pub(crate) fn scroll_limit(state: &ConsoleState) -> usize {
     match state.screen {
+        Screen::Drp if state.drp.run.is_some() => drp_run::line_count(state).saturating_sub(1),
         Screen::Drp => drp::line_count(state).saturating_sub(1),
         Screen::Journal => journal::line_count(state).saturating_sub(1),
         _ => 0,
