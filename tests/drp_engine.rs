@@ -8,86 +8,37 @@
 
 mod common;
 
+use common::http::{self, Log};
 use common::lab::Lab;
+use common::site::{DRP_HOSTS, HOUR, activate_order_and_copy, files_dataset, now};
 use serde_json::Value;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, BufReader};
 
-const HOUR: i64 = 3600;
 const PROD_PUBLIC: &str = "203.0.113.11";
 const DRP_PUBLIC: &str = "203.0.113.22";
 const LOCK_DIR: &str = "/var/lib/vigie";
 const JOBS: &str = "/root/.local/state/vigie/jobs";
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 // ---------------------------------------------------------------------------------------------
 // The ticket receiver: records each POST's body, answers {"id": "T-<n>"}.
 
-type Posts = Arc<Mutex<Vec<String>>>;
+/// A receiver answering each POST with {"id": "T-<n>"}.
+async fn receiver() -> (SocketAddr, Log) {
+    http::receiver(|_, n| (201, format!("{{\"id\": \"T-{n}\"}}"))).await
+}
 
-async fn receiver() -> (SocketAddr, Posts) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let posts: Posts = Arc::default();
-    let seen = posts.clone();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let seen = seen.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let head_end = loop {
-                    let n = stream.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break i + 4;
-                    }
-                };
-                let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .and_then(|v| v.trim().parse().ok())
-                    .unwrap_or(0);
-                while buf.len() < head_end + length {
-                    let n = stream.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        break;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                }
-                let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
-                let id = {
-                    let mut p = seen.lock().unwrap();
-                    p.push(body);
-                    p.len()
-                };
-                let out = format!("{{\"id\": \"T-{id}\"}}");
-                let answer = format!(
-                    "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: \
-                     {}\r\nConnection: close\r\n\r\n{out}",
-                    out.len()
-                );
-                let _ = stream.write_all(answer.as_bytes()).await;
-                let _ = stream.shutdown().await;
-            });
-        }
-    });
-    (addr, posts)
+/// The bodies the receiver was sent, in order.
+fn bodies(posts: &Log) -> Vec<String> {
+    posts
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.body.clone())
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -111,26 +62,8 @@ fn drp_sections(lab: &Path, dir: &Path, ticket: SocketAddr, fence: bool, copy_to
     };
     format!(
         r#"
-[[datasets]]
-name = "files"
-max_loss = "48h"
-[[datasets.copies]]
-host = "backup-a"
-path = "/var/backups/files"
-every = "24h"
-days = "even"
-pattern = "files-*"
-[[datasets.copies]]
-host = "backup-b"
-path = "/var/backups/files"
-every = "24h"
-days = "odd"
-pattern = "files-*"
-
-[drp]
-production = "prod"
-drp = "drp"
-transfer_ssh = "ssh -F {lab}/transfer_ssh_config"
+{files}
+{DRP_HOSTS}transfer_ssh = "ssh -F {lab}/transfer_ssh_config"
 {fence}
 [dns]
 servers = ["10.77.1.53:53"]
@@ -145,17 +78,7 @@ token_file = "{dir}/ticket.token"
 template = '{{"title": "{{{{title}}}}", "body": "{{{{body}}}}"}}'
 id_pointer = "/id"
 
-[[runbooks.activate.steps]]
-kind = "confirm"
-title = "Order of the customer received"
-ask = "order reference"
-
-[[runbooks.activate.steps]]
-kind = "copy"
-title = "Copy files & configurations to the DRP server"
-from = "newest:files"
-to = "{copy_to}"
-
+{activate}
 [[runbooks.activate.steps]]
 kind = "ticket"
 title = "DRP finalised"
@@ -207,6 +130,8 @@ title = "Production out of maintenance"
 host = "prod"
 command = "rm -f /srv/maintenance"
 "#,
+        files = files_dataset("48h"),
+        activate = activate_order_and_copy(copy_to),
         lab = lab.display(),
         dir = dir.display(),
     )
@@ -272,6 +197,34 @@ impl Site {
             t.elapsed().as_secs_f64()
         );
         out
+    }
+
+    /// `vigie drp run RUNBOOK --mode MODE --order ORDER --confirm HOST`, and with `ack` the
+    /// confirmation of step 1 answered with the order.
+    async fn run(
+        &self,
+        runbook: &str,
+        mode: &str,
+        order: &str,
+        confirm: &str,
+        ack: bool,
+    ) -> Output {
+        let ack_arg = format!("1={order}");
+        let mut args = vec![
+            "drp",
+            "run",
+            runbook,
+            "--mode",
+            mode,
+            "--order",
+            order,
+            "--confirm",
+            confirm,
+        ];
+        if ack {
+            args.extend(["--ack", &ack_arg]);
+        }
+        self.vigie(&args).await
     }
 
     fn journal(&self) -> Vec<Value> {
@@ -359,7 +312,9 @@ fn clean(lab: &Lab) {
     for h in ["prod", "drp"] {
         let _ = lab.try_sh(
             h,
-            &format!("rm -rf /srv/www /srv/maintenance /srv/drp-active {LOCK_DIR}/lock {JOBS}/{h}/2*"),
+            &format!(
+                "rm -rf /srv/www /srv/maintenance /srv/drp-active {LOCK_DIR}/lock {JOBS}/{h}/2*"
+            ),
         );
     }
     let _ = lab.try_sh(
@@ -391,19 +346,7 @@ async fn activate_in_an_emergency_then_return_planned() {
     // Production is down: the activation goes on without fencing, and says so.
     let cut = lab.cut("prod");
     let out = site
-        .vigie(&[
-            "drp",
-            "run",
-            "activate",
-            "--mode",
-            "emergency",
-            "--order",
-            "ORD-118",
-            "--confirm",
-            "drp",
-            "--ack",
-            "1=ORD-118",
-        ])
+        .run("activate", "emergency", "ORD-118", "drp", true)
         .await;
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
@@ -427,7 +370,7 @@ async fn activate_in_an_emergency_then_return_planned() {
     let page = lab.sh("drp", "cat /srv/www/files-b/index.html");
     assert_eq!(page, "page from backup-b\n");
     assert!(lab.sh("drp", "cat /srv/drp-active").len() > 5);
-    let sent = posts.lock().unwrap().clone();
+    let sent = bodies(&posts);
     assert_eq!(sent.len(), 1, "{sent:?}");
     let body: Value = serde_json::from_str(&sent[0]).unwrap();
     assert_eq!(body["title"], "DRP finalised");
@@ -482,19 +425,7 @@ async fn activate_in_an_emergency_then_return_planned() {
     // Return: refused on a journal without the DRP marker.
     let fresh = Site::new(&lab, addr, true, "drp:/srv/www/");
     let out = fresh
-        .vigie(&[
-            "drp",
-            "run",
-            "return",
-            "--mode",
-            "planned",
-            "--order",
-            "ORD-119",
-            "--confirm",
-            "prod",
-            "--ack",
-            "1=ORD-119",
-        ])
+        .run("return", "planned", "ORD-119", "prod", true)
         .await;
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
@@ -513,21 +444,7 @@ async fn activate_in_an_emergency_then_return_planned() {
             now() + HOUR
         ),
     );
-    let out = site
-        .vigie(&[
-            "drp",
-            "run",
-            "return",
-            "--mode",
-            "planned",
-            "--order",
-            "ORD-119",
-            "--confirm",
-            "prod",
-            "--ack",
-            "1=ORD-119",
-        ])
-        .await;
+    let out = site.run("return", "planned", "ORD-119", "prod", true).await;
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(
@@ -542,21 +459,7 @@ async fn activate_in_an_emergency_then_return_planned() {
     );
 
     lab.sh("prod", "rm -f /srv/www/newer.html /srv/maintenance");
-    let out = site
-        .vigie(&[
-            "drp",
-            "run",
-            "return",
-            "--mode",
-            "planned",
-            "--order",
-            "ORD-119",
-            "--confirm",
-            "prod",
-            "--ack",
-            "1=ORD-119",
-        ])
-        .await;
+    let out = site.run("return", "planned", "ORD-119", "prod", true).await;
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     let j = site.journal();
@@ -621,21 +524,7 @@ async fn a_drill_touches_neither_production_nor_the_dns() {
     assert!(t.contains("VERIFY ONLY"), "{t}");
     assert!(site.journal().is_empty());
 
-    let out = site
-        .vigie(&[
-            "drp",
-            "run",
-            "activate",
-            "--mode",
-            "drill",
-            "--order",
-            "DRILL-7",
-            "--confirm",
-            "drp",
-            "--ack",
-            "1=DRILL-7",
-        ])
-        .await;
+    let out = site.run("activate", "drill", "DRILL-7", "drp", true).await;
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     // The scratch target is filled and verified; production and the DNS are as they were.
@@ -668,7 +557,7 @@ async fn a_drill_touches_neither_production_nor_the_dns() {
         j.iter().rfind(|e| e["step"] == 2).unwrap()["verification"],
         "second dry run: no change"
     );
-    let sent = posts.lock().unwrap().clone();
+    let sent = bodies(&posts);
     assert!(
         sent.len() == 1 && sent[0].contains("[DRILL] DRP finalised"),
         "{sent:?}"
@@ -857,17 +746,7 @@ async fn a_run_killed_during_its_copy_is_resumed_without_running_anything_twice(
     let cut = lab.cut("prod");
     // Without the answer to step 1, the run stops there, asking for it (exit 4).
     let o = site
-        .vigie(&[
-            "drp",
-            "run",
-            "activate",
-            "--mode",
-            "emergency",
-            "--order",
-            "ORD-7",
-            "--confirm",
-            "drp",
-        ])
+        .run("activate", "emergency", "ORD-7", "drp", false)
         .await;
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
     assert!(
@@ -920,19 +799,7 @@ async fn a_run_killed_during_its_copy_is_resumed_without_running_anything_twice(
         text(&st)
     );
     let o = site
-        .vigie(&[
-            "drp",
-            "run",
-            "activate",
-            "--mode",
-            "emergency",
-            "--order",
-            "ORD-7",
-            "--confirm",
-            "drp",
-            "--ack",
-            "1=ORD-7",
-        ])
+        .run("activate", "emergency", "ORD-7", "drp", true)
         .await;
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("is not finished"), "{}", text(&o));

@@ -33,12 +33,7 @@ use vigie::drp::model::{DbKind, HostPath};
 async fn a_postgresql_dump_is_imported_verified_and_switched_once() {
     let lab = Lab::require();
     let run = run_id("pgimport");
-    let (dump, dumped_at) = plant_pg_dump(&lab, &run);
-    let _clean = Cleanup {
-        lab: &lab,
-        run: run.clone(),
-        paths: vec![("backup-a", format!("/var/backups/vigie-import-{run}"))],
-    };
+    let (dump, dumped_at, _clean) = plant_pg_dump(&lab, &run);
     let pg = ScratchPg::start(&lab);
     pg.seed_live();
     // The application is connected to its database: the switch must end its session.
@@ -143,12 +138,7 @@ async fn a_postgresql_dump_is_imported_verified_and_switched_once() {
 async fn an_import_killed_after_the_restore_is_finished_by_a_retry() {
     let lab = Lab::require();
     let run = run_id("pgcrash");
-    let (dump, dumped_at) = plant_pg_dump(&lab, &run);
-    let _clean = Cleanup {
-        lab: &lab,
-        run: run.clone(),
-        paths: vec![("backup-a", format!("/var/backups/vigie-import-{run}"))],
-    };
+    let (dump, dumped_at, _clean) = plant_pg_dump(&lab, &run);
     let pg = ScratchPg::start(&lab);
     pg.seed_live();
     // A verify query slow enough to kill the job while it runs, after the restore.
@@ -242,12 +232,7 @@ async fn an_import_killed_after_the_restore_is_finished_by_a_retry() {
 async fn a_drill_replaces_the_previous_drill_and_leaves_the_live_database_alone() {
     let lab = Lab::require();
     let run = run_id("pgdrill");
-    let (dump, dumped_at) = plant_pg_dump(&lab, &run);
-    let _clean = Cleanup {
-        lab: &lab,
-        run: run.clone(),
-        paths: vec![("backup-a", format!("/var/backups/vigie-import-{run}"))],
-    };
+    let (dump, dumped_at, _clean) = plant_pg_dump(&lab, &run);
     let pg = ScratchPg::start(&lab);
     pg.seed_live();
     // What a previous drill left, with someone still connected to it.

@@ -6,68 +6,33 @@
 mod common;
 
 use common::lab::Lab;
+use common::site::{DRP_HOSTS, HOUR, activate_order_and_copy, files_dataset, now, write_config};
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 use vigie::collect::{self, HostTracker, RefreshSettings, refresh_host};
 use vigie::config::Config;
 use vigie::drp::lock::{DrpLock, LockError, LockOwner, LockStatus};
 use vigie::drp::model::{Action, Mode};
 use vigie::ssh::Pool;
 
-const HOUR: i64 = 3600;
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// The lab's datasets, [drp] and an activation runbook (DNS and ticket steps have their own
 /// lab tests; they need [dns] and [ticket]).
-const DRP: &str = r#"
+fn drp_sections() -> String {
+    format!(
+        r#"
 [[datasets]]
 name = "userdb"
 max_loss = "2h"
-restore = { kind = "postgresql", database = "app" }
+restore = {{ kind = "postgresql", database = "app" }}
 [[datasets.copies]]
 host = "backup-a"
 path = "/var/backups/userdb"
 every = "2h"
 pattern = "*.dump"
 
-[[datasets]]
-name = "files"
-max_loss = "48h"
-[[datasets.copies]]
-host = "backup-a"
-path = "/var/backups/files"
-every = "24h"
-days = "even"
-pattern = "files-*"
-[[datasets.copies]]
-host = "backup-b"
-path = "/var/backups/files"
-every = "24h"
-days = "odd"
-pattern = "files-*"
-
-[drp]
-production = "prod"
-drp = "drp"
-
-[[runbooks.activate.steps]]
-kind = "confirm"
-title = "Order of the customer received"
-ask = "order reference"
-
-[[runbooks.activate.steps]]
-kind = "copy"
-title = "Copy files & configurations to the DRP server"
-from = "newest:files"
-to = "drp:/srv/www/"
-
+{files}
+{DRP_HOSTS}
+{activate}
 [[runbooks.activate.steps]]
 kind = "db_import"
 title = "Import the user database"
@@ -80,12 +45,14 @@ kind = "exec"
 title = "Stop the application on production"
 host = "prod"
 command = "touch /srv/maintenance"
-"#;
+"#,
+        files = files_dataset("48h"),
+        activate = activate_order_and_copy("drp:/srv/www/"),
+    )
+}
 
 fn config(lab: &Lab, dir: &Path) -> Config {
-    let base = std::fs::read_to_string(lab.config_path()).unwrap();
-    let path = dir.join("vigie.toml");
-    std::fs::write(&path, format!("{base}\n{DRP}")).unwrap();
+    let path = write_config(lab, dir, &drp_sections());
     vigie::config::load(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 

@@ -2,108 +2,29 @@
 //! 127.0.0.1:0 (a few lines of tokio below: it records each request and answers what the test
 //! says).
 
+mod common;
+
+use common::http::{self, Log, Received};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 use vigie::config::{Template, TicketSettings};
 use vigie::drp::ticket::{self, TicketError, TicketId, TicketVars};
 
 const TOKEN: &str = "tok-7f3a9c1e5b";
 
-/// One request as the receiver read it.
-#[derive(Debug, Clone)]
-struct Received {
-    method: String,
-    path: String,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Received {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-type Log = Arc<Mutex<Vec<Received>>>;
-
 /// A receiver answering every request with `status` and `body`; `echo_auth` appends the
 /// request's Authorization header to the body (a careless receiver).
 async fn receiver(status: u16, body: &'static str, echo_auth: bool) -> (SocketAddr, Log) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let log: Log = Arc::default();
-    let seen = log.clone();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let seen = seen.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let head_end = loop {
-                    let n = stream.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break i + 4;
-                    }
-                };
-                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-                let mut lines = head.split("\r\n");
-                let mut request_line = lines.next().unwrap_or_default().split(' ');
-                let method = request_line.next().unwrap_or_default().to_string();
-                let path = request_line.next().unwrap_or_default().to_string();
-                let headers: Vec<(String, String)> = lines
-                    .filter_map(|l| l.split_once(':'))
-                    .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
-                    .collect();
-                let length: usize = headers
-                    .iter()
-                    .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-                    .and_then(|(_, v)| v.parse().ok())
-                    .unwrap_or(0);
-                while buf.len() < head_end + length {
-                    let n = stream.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        break;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                }
-                let body_in = String::from_utf8_lossy(&buf[head_end..]).to_string();
-                let auth = headers
-                    .iter()
-                    .find(|(n, _)| n.eq_ignore_ascii_case("authorization"))
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default();
-                seen.lock().unwrap().push(Received {
-                    method,
-                    path,
-                    headers,
-                    body: body_in,
-                });
-                let out = if echo_auth {
-                    format!("{body} (you sent: {auth})")
-                } else {
-                    body.to_string()
-                };
-                let answer = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-                     Connection: close\r\n\r\n{out}",
-                    out.len()
-                );
-                let _ = stream.write_all(answer.as_bytes()).await;
-                let _ = stream.shutdown().await;
-            });
-        }
-    });
-    (addr, log)
+    http::receiver(move |r: &Received, _| {
+        let out = if echo_auth {
+            let auth = r.header("authorization").unwrap_or_default();
+            format!("{body} (you sent: {auth})")
+        } else {
+            body.to_string()
+        };
+        (status, out)
+    })
+    .await
 }
 
 fn token_file(dir: &std::path::Path) -> PathBuf {

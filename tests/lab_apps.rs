@@ -6,6 +6,7 @@
 mod common;
 
 use common::lab::Lab;
+use common::site::check_json;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -52,17 +53,6 @@ fn config(lab: &Lab, dir: &Path, extra: &[(&str, &str)], tail: &str) -> PathBuf 
     path
 }
 
-fn check(config: &Path) -> Value {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
-        .arg("--config")
-        .arg(config)
-        .args(["check", "--json"])
-        .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
-}
-
 /// The check `id` of `host` (or of the site when `host` is None).
 fn find<'a>(doc: &'a Value, host: Option<&str>, id: &str) -> &'a Value {
     let checks = match host {
@@ -89,7 +79,7 @@ fn applications_answer_and_each_stopped_one_is_crit() {
     let lab = Lab::require();
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(&lab, dir.path(), &[("prod", SERVICES)], "");
-    let doc = check(&cfg);
+    let (_, doc) = check_json(&cfg, None);
     for s in ["nginx", "ftp", "postfix", "mysql", "postgresql"] {
         let c = find(&doc, Some("prod"), &format!("app.service.{s}"));
         assert_eq!(c["state"], "OK", "{c:#}");
@@ -110,7 +100,7 @@ fn applications_answer_and_each_stopped_one_is_crit() {
     ] {
         let _back = undo(&lab, &["svc-start", "prod", lab_name]);
         lab.lab_sh(&["svc-stop", "prod", lab_name]);
-        let doc = check(&cfg);
+        let (_, doc) = check_json(&cfg, None);
         let c = find(&doc, Some("prod"), &format!("app.service.{svc}"));
         assert_eq!(c["state"], "CRIT", "{svc} stopped: {c:#}");
         // The others are untouched (the replica on drp follows MariaDB's fate, not here).
@@ -131,7 +121,7 @@ fn a_postfix_queue_over_100_warns() {
     let cfg = config(&lab, dir.path(), &[("prod", SERVICES)], "");
     let _clean = undo(&lab, &["mail-queue", "prod", "0"]);
     lab.lab_sh(&["mail-queue", "prod", "120"]);
-    let doc = check(&cfg);
+    let (_, doc) = check_json(&cfg, None);
     let c = find(&doc, Some("prod"), "app.service.postfix");
     assert_eq!(c["state"], "WARN", "{c:#}");
     assert!(c["summary"].as_str().unwrap().contains("120"), "{c:#}");
@@ -146,10 +136,13 @@ fn replicas_stream_and_a_broken_or_late_one_is_said_so() {
     let cfg = config(
         &lab,
         dir.path(),
-        &[("prod", r#"replication = ["postgresql"]"#), ("drp", REPLICAS)],
+        &[
+            ("prod", r#"replication = ["postgresql"]"#),
+            ("drp", REPLICAS),
+        ],
         "",
     );
-    let doc = check(&cfg);
+    let (_, doc) = check_json(&cfg, None);
     assert_eq!(
         state(&doc, Some("drp"), "app.replication.mysql.replica"),
         "OK"
@@ -167,7 +160,7 @@ fn replicas_stream_and_a_broken_or_late_one_is_said_so() {
     {
         let _heal = undo(&lab, &["repl-heal", "drp", "mysql"]);
         lab.lab_sh(&["repl-break", "drp", "mysql", "error"]);
-        let doc = check(&cfg);
+        let (_, doc) = check_json(&cfg, None);
         let c = find(&doc, Some("drp"), "app.replication.mysql.replica");
         assert_eq!(c["state"], "CRIT", "{c:#}");
         assert!(c["summary"].as_str().unwrap().contains("1062"), "{c:#}");
@@ -178,24 +171,27 @@ fn replicas_stream_and_a_broken_or_late_one_is_said_so() {
         // delayed replica is behind by design, its lag reported and not alarmed (real lag
         // beyond thresholds is covered by captured fixtures, src/checks/replication_db_tests.rs).
         lab.lab_sh(&["repl-lag", "drp", "mysql", "120"]);
-        let doc = check(&cfg);
+        let (_, doc) = check_json(&cfg, None);
         let c = find(&doc, Some("drp"), "app.replication.mysql.replica");
         assert_eq!(c["state"], "OK", "{c:#}");
         let behind = c["value"].as_f64().unwrap();
         assert!((119.0..200.0).contains(&behind), "{c:#}");
-        assert!(c["summary"].as_str().unwrap().contains("by design"), "{c:#}");
+        assert!(
+            c["summary"].as_str().unwrap().contains("by design"),
+            "{c:#}"
+        );
     }
     {
         let _heal = undo(&lab, &["repl-heal", "drp", "postgresql"]);
         lab.lab_sh(&["repl-break", "drp", "postgresql"]);
-        let doc = check(&cfg);
+        let (_, doc) = check_json(&cfg, None);
         let c = find(&doc, Some("drp"), "app.replication.postgresql.standby");
         assert_eq!(c["state"], "CRIT", "{c:#}");
         // The primary sees no standby any more.
         let c = find(&doc, Some("prod"), "app.replication.postgresql.primary");
         assert_eq!(c["state"], "CRIT", "{c:#}");
     }
-    let doc = check(&cfg);
+    let (_, doc) = check_json(&cfg, None);
     assert_eq!(
         state(&doc, Some("drp"), "app.replication.postgresql.standby"),
         "OK",
@@ -224,16 +220,22 @@ fn interfaces_and_routes() {
     }
     let _del = DelLink(&lab);
     lab.sh("prod", "ip link del lab0 2>/dev/null; ip link add lab0 type veth peer name lab0p && ip link set lab0p up && ip link set lab0 up && ip addr add 10.99.0.1/16 dev lab0");
-    let doc = check(&cfg);
+    let (_, doc) = check_json(&cfg, None);
     let c = find(&doc, Some("prod"), "network.interface.eth0");
     assert_eq!(c["state"], "OK", "{c:#}");
-    assert!(c["summary"].as_str().unwrap().contains("10.77.1.11/24"), "{c:#}");
+    assert!(
+        c["summary"].as_str().unwrap().contains("10.77.1.11/24"),
+        "{c:#}"
+    );
     assert_eq!(state(&doc, Some("prod"), "network.interface.lab0"), "OK");
     assert_eq!(state(&doc, Some("prod"), "network.route.default"), "OK");
-    assert_eq!(state(&doc, Some("prod"), "network.route.10.99.0.0/16"), "OK");
+    assert_eq!(
+        state(&doc, Some("prod"), "network.route.10.99.0.0/16"),
+        "OK"
+    );
 
     lab.sh("prod", "ip link set lab0 down");
-    let doc = check(&cfg);
+    let (_, doc) = check_json(&cfg, None);
     assert_eq!(state(&doc, Some("prod"), "network.interface.lab0"), "CRIT");
     // Its connected route went with it.
     assert_eq!(
@@ -241,7 +243,7 @@ fn interfaces_and_routes() {
         "CRIT"
     );
     lab.sh("prod", "ip link del lab0");
-    let doc = check(&cfg);
+    let (_, doc) = check_json(&cfg, None);
     let c = find(&doc, Some("prod"), "network.interface.lab0");
     assert_eq!(c["state"], "CRIT", "absent: {c:#}");
 }
@@ -263,7 +265,7 @@ zones = ["bl.test"]
 addresses = ["203.0.113.66", "203.0.113.11", "203.0.113.99"]
 "#;
     let cfg = config(&lab, dir.path(), &[], tail);
-    let doc = check(&cfg);
+    let (_, doc) = check_json(&cfg, None);
     let c = find(&doc, None, "app.url.site");
     assert_eq!(c["state"], "OK", "{c:#}");
     assert!(
@@ -283,7 +285,7 @@ addresses = ["203.0.113.66", "203.0.113.11", "203.0.113.99"]
 
     let _back = undo(&lab, &["svc-start", "prod", "nginx"]);
     lab.lab_sh(&["svc-stop", "prod", "nginx"]);
-    let doc = check(&cfg);
+    let (_, doc) = check_json(&cfg, None);
     let c = find(&doc, None, "app.url.site");
     assert_eq!(c["state"], "CRIT", "{c:#}");
     assert!(c["summary"].as_str().unwrap().contains("connect"), "{c:#}");

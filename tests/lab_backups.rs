@@ -5,17 +5,8 @@
 mod common;
 
 use common::lab::Lab;
+use common::site::{HOUR, check_json, files_dataset, now, write_config};
 use serde_json::Value;
-use std::time::{SystemTime, UNIX_EPOCH};
-
-const HOUR: i64 = 3600;
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
 
 /// Empty both backup servers' /var/backups, then lay out the directories.
 fn reset(lab: &Lab) {
@@ -34,26 +25,6 @@ fn plant(lab: &Lab, host: &str, path: &str, age: i64, bytes: u64) {
         host,
         &format!("head -c {bytes} /dev/zero > {path} && touch -d @{at} {path}"),
     );
-}
-
-/// The lab config plus `datasets` (TOML), written next to it.
-fn config_with(lab: &Lab, dir: &std::path::Path, datasets: &str) -> std::path::PathBuf {
-    let base = std::fs::read_to_string(lab.config_path()).unwrap();
-    let path = dir.join("vigie.toml");
-    std::fs::write(&path, format!("{base}\n{datasets}")).unwrap();
-    path
-}
-
-fn check(config: &std::path::Path) -> (i32, Value) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
-        .arg("--config")
-        .arg(config)
-        .args(["check", "--json"])
-        .output()
-        .unwrap();
-    let doc: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.code().unwrap_or(-1), doc)
 }
 
 fn dataset<'a>(doc: &'a Value, name: &str) -> &'a Value {
@@ -116,7 +87,7 @@ fn a_fresh_dump_is_ok_and_the_window_is_its_age() {
         "a dump of 1000 rows: {newest_bytes} bytes"
     );
     let dir = tempfile::tempdir().unwrap();
-    let (code, doc) = check(&config_with(&lab, dir.path(), USERDB));
+    let (code, doc) = check_json(&write_config(&lab, dir.path(), USERDB), None);
     let ds = dataset(&doc, "userdb");
     assert_eq!(ds["state"], "OK", "{ds:#}");
     let window = ds["loss_window_s"].as_i64().unwrap();
@@ -150,7 +121,7 @@ fn no_dump_for_2h30_is_crit() {
         );
     }
     let dir = tempfile::tempdir().unwrap();
-    let (code, doc) = check(&config_with(&lab, dir.path(), USERDB));
+    let (code, doc) = check_json(&write_config(&lab, dir.path(), USERDB), None);
     let ds = dataset(&doc, "userdb");
     assert_eq!(
         check_of(ds, "backup.userdb.loss_window")["state"],
@@ -188,7 +159,7 @@ fn a_half_written_dump_is_not_a_backup() {
          echo $! > /run/vigie-test-writer.pid",
     );
     let dir = tempfile::tempdir().unwrap();
-    let (_, doc) = check(&config_with(&lab, dir.path(), USERDB));
+    let (_, doc) = check_json(&write_config(&lab, dir.path(), USERDB), None);
     let ds = dataset(&doc, "userdb");
     let window = ds["loss_window_s"].as_i64().unwrap();
     assert!(
@@ -217,7 +188,7 @@ fn both_servers_in_productions_datacenter_break_the_policy() {
     }
     let datasets = USERDB.replace("host = \"backup-b\"", "host = \"prod\"");
     let dir = tempfile::tempdir().unwrap();
-    let (code, doc) = check(&config_with(&lab, dir.path(), &datasets));
+    let (code, doc) = check_json(&write_config(&lab, dir.path(), &datasets), None);
     let ds = dataset(&doc, "userdb");
     let policy = check_of(ds, "backup.userdb.policy");
     assert_eq!(policy["state"], "WARN", "{policy}");
@@ -268,25 +239,9 @@ fn an_even_day_server_that_missed_its_slot_is_crit_while_the_dataset_holds() {
         now() - at_3am(even_missed),
         1 << 20,
     );
-    let datasets = r#"
-[[datasets]]
-name = "files"
-max_loss = "72h"
-[[datasets.copies]]
-host = "backup-a"
-path = "/var/backups/files"
-every = "24h"
-days = "even"
-pattern = "files-*"
-[[datasets.copies]]
-host = "backup-b"
-path = "/var/backups/files"
-every = "24h"
-days = "odd"
-pattern = "files-*"
-"#;
+    let datasets = format!("\n{}", files_dataset("72h"));
     let dir = tempfile::tempdir().unwrap();
-    let (_, doc) = check(&config_with(&lab, dir.path(), datasets));
+    let (_, doc) = check_json(&write_config(&lab, dir.path(), &datasets), None);
     let ds = dataset(&doc, "files");
     assert_eq!(
         check_of(ds, "backup.files.backup-a")["state"],
@@ -361,7 +316,7 @@ every = "24h"
 pattern = "files-*"
 "#;
     let dir = tempfile::tempdir().unwrap();
-    let (_, doc) = check(&config_with(&lab, dir.path(), datasets));
+    let (_, doc) = check_json(&write_config(&lab, dir.path(), datasets), None);
     let ds = dataset(&doc, "www");
     assert_eq!(ds["newest"]["host"], "backup-b", "{ds:#}");
     // Read as a directory: the bytes of its whole tree, not the size of the directory entry.
@@ -446,7 +401,7 @@ every = "24h"
 format = "borg"
 "#;
     let dir = tempfile::tempdir().unwrap();
-    let (_, doc) = check(&config_with(&lab, dir.path(), datasets));
+    let (_, doc) = check_json(&write_config(&lab, dir.path(), datasets), None);
     let userdb = dataset(&doc, "userdb");
     let window = userdb["loss_window_s"].as_i64().unwrap();
     assert!(
@@ -471,14 +426,17 @@ format = "borg"
     );
     // A wrong password is a reason, not a crash.
     lab.sh("backup-b", "echo wrong > /var/backups/restic.pass");
-    let (_, doc) = check(&config_with(&lab, dir.path(), datasets));
+    let (_, doc) = check_json(&write_config(&lab, dir.path(), datasets), None);
     let copy = check_of(dataset(&doc, "userdb"), "backup.userdb.backup-b");
     assert_eq!(copy["state"], "UNKNOWN", "{copy:#}");
     assert!(
         copy["summary"].as_str().unwrap().contains("password"),
         "{copy:#}"
     );
-    lab.sh("backup-a", "rm -rf /var/backups/files-borg /var/backups/.borg");
+    lab.sh(
+        "backup-a",
+        "rm -rf /var/backups/files-borg /var/backups/.borg",
+    );
     lab.sh("backup-b", "rm -rf /var/backups/userdb-restic /var/backups/restic.pass /var/backups/.cache /tmp/restic-src");
     lab.sh("prod", "rm -rf /srv/www");
 }

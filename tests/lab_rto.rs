@@ -6,9 +6,36 @@
 mod common;
 
 use common::lab::Lab;
+use common::site::{DRP_HOSTS, check_json, write_config};
 use common::tty::Tty;
 use serde_json::Value;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// The lab's configuration with `[drp]` (its transfer path through `ssh_config`) and a
+/// `files` dataset on backup-a (`copy_extra`: more keys of its copy).
+fn rto_config(lab: &Lab, dir: &Path, ssh_config: &str, copy_extra: &str) -> PathBuf {
+    write_config(
+        lab,
+        dir,
+        &format!(
+            "{DRP_HOSTS}transfer_ssh = \"ssh -F {ssh_config}\"\n\n\
+             [[datasets]]\nname = \"files\"\nmax_loss = \"24h\"\n\
+             [[datasets.copies]]\nhost = \"backup-a\"\npath = \"/var/backups/files\"\n\
+             every = \"24h\"\n{copy_extra}"
+        ),
+    )
+}
+
+/// The console on `config`, its state in `state`.
+fn console(state: &Path, config: &Path) -> String {
+    format!(
+        "env XDG_STATE_HOME={} {} --config {}",
+        state.display(),
+        env!("CARGO_BIN_EXE_vigie"),
+        config.display()
+    )
+}
 
 #[test]
 fn a_timed_transfer_to_the_drp_server_gives_the_restore_time() {
@@ -21,44 +48,16 @@ fn a_timed_transfer_to_the_drp_server_gives_the_restore_time() {
     );
     let state = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("vigie.toml");
-    let base = std::fs::read_to_string(lab.config_path()).unwrap();
-    std::fs::write(
-        &config,
-        format!(
-            "{base}\n[drp]\nproduction = \"prod\"\ndrp = \"drp\"\n\
-             transfer_ssh = \"ssh -F {}/transfer_ssh_config\"\n\n\
-             [[datasets]]\nname = \"files\"\nmax_loss = \"24h\"\n\
-             [[datasets.copies]]\nhost = \"backup-a\"\npath = \"/var/backups/files\"\n\
-             every = \"24h\"\npattern = \"files-*\"\n",
-            lab.dir().display()
-        ),
-    )
-    .unwrap();
-    let check = || -> Value {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
-            .arg("--config")
-            .arg(&config)
-            .args(["check", "--json"])
-            .env("XDG_STATE_HOME", state.path())
-            .output()
-            .unwrap();
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
-    };
+    let ssh_config = format!("{}/transfer_ssh_config", lab.dir().display());
+    let config = rto_config(&lab, dir.path(), &ssh_config, "pattern = \"files-*\"\n");
+    let check = || -> Value { check_json(&config, Some(state.path())).1 };
     // Nothing measured yet: said so.
     let doc = check();
     assert_eq!(
-        doc["datasets"][0]["rto"]["summary"],
-        "throughput to the DRP server not measured yet",
+        doc["datasets"][0]["rto"]["summary"], "throughput to the DRP server not measured yet",
         "{doc:#}"
     );
-    let command = format!(
-        "env XDG_STATE_HOME={} {} --config {}",
-        state.path().display(),
-        env!("CARGO_BIN_EXE_vigie"),
-        config.display()
-    );
+    let command = console(state.path(), &config);
     let tty = Tty::start("rto", 140, 30, &command);
     tty.wait_for("the Backups screen", Duration::from_secs(20), |s| {
         s.contains("backup-a")
@@ -84,7 +83,10 @@ fn a_timed_transfer_to_the_drp_server_gives_the_restore_time() {
     assert!(rto["bytes"].as_u64().unwrap() >= 3_000_000, "{rto:#}");
     assert!(rto["total_s"].as_u64().is_some(), "{rto:#}");
     let summary = rto["summary"].as_str().unwrap();
-    assert!(summary.contains("measured") && summary.contains("from backup-a"), "{summary}");
+    assert!(
+        summary.contains("measured") && summary.contains("from backup-a"),
+        "{summary}"
+    );
     // The measurement went over the lab's network, backup-a → drp, through real sshd.
     assert!(
         lab.sshd_log_count("drp", "Accepted publickey") > 0,
@@ -99,25 +101,8 @@ fn a_broken_transfer_path_is_reported() {
     let lab = Lab::require();
     let state = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("vigie.toml");
-    let base = std::fs::read_to_string(lab.config_path()).unwrap();
-    std::fs::write(
-        &config,
-        format!(
-            "{base}\n[drp]\nproduction = \"prod\"\ndrp = \"drp\"\n\
-             transfer_ssh = \"ssh -F /nonexistent/transfer_ssh_config\"\n\n\
-             [[datasets]]\nname = \"files\"\nmax_loss = \"24h\"\n\
-             [[datasets.copies]]\nhost = \"backup-a\"\npath = \"/var/backups/files\"\n\
-             every = \"24h\"\n"
-        ),
-    )
-    .unwrap();
-    let command = format!(
-        "env XDG_STATE_HOME={} {} --config {}",
-        state.path().display(),
-        env!("CARGO_BIN_EXE_vigie"),
-        config.display()
-    );
+    let config = rto_config(&lab, dir.path(), "/nonexistent/transfer_ssh_config", "");
+    let command = console(state.path(), &config);
     let tty = Tty::start("rto-broken", 140, 30, &command);
     tty.keys(&["3"]);
     tty.wait_for("the key T offered", Duration::from_secs(20), |s| {

@@ -6,8 +6,7 @@
 //! in one does not hide the mistakes in the others.
 
 use super::error::Problems;
-use super::fields::{choice, duration_value, list, table_in, word};
-use super::jumps::closest;
+use super::fields::{UniqueNames, choice, duration_value, host_ref, id_word, table_in, word};
 use super::raw::{RawCopy, RawDataset, RawRestore};
 use super::values::Loose;
 use crate::backup::model::{BackupFormat, Copy, Dataset, Days, Restore};
@@ -66,25 +65,15 @@ pub(super) fn check_datasets(
     };
     let mut out = Vec::new();
     // Duplicate names: the first one wins.
-    let mut first_seen: HashMap<String, Span<usize>> = HashMap::new();
+    let mut names = UniqueNames::default();
     for item in items {
         let Some((dataset, name_span)) = check_dataset(item, hosts, p) else {
             continue;
         };
-        if let Some(first) = first_seen.get(&dataset.name) {
-            let line = p.line_of(first);
-            p.at(
-                name_span,
-                format!(
-                    "duplicate dataset name `{}`: already used on line {line}; dataset names \
-                     must be unique",
-                    dataset.name
-                ),
-            );
-            continue;
+        let rule = "dataset names must be unique";
+        if names.first(&dataset.name, name_span, "dataset name", rule, p) {
+            out.push(dataset);
         }
-        first_seen.insert(dataset.name.clone(), name_span);
-        out.push(dataset);
     }
     out
 }
@@ -124,7 +113,13 @@ fn check_dataset(
     let copies = copies.map(|c| check_copies(c, shown, hosts, p));
 
     let raw = raw?;
-    let name_ok = dataset_name_ok(&raw.name, p);
+    // The name is part of check ids (`backup.NAME.loss_window`): no dots.
+    let name_ok = id_word(
+        &raw.name,
+        "dataset name",
+        "check ids such as backup.NAME.loss_window",
+        p,
+    );
     let max_loss = duration_value(&raw.max_loss, "max_loss", (Duration::ZERO, MAX_LOSS), p);
     if copies.is_none() && name_ok {
         p.at(raw.name.span(), no_copies(raw.name.get_ref()));
@@ -145,29 +140,6 @@ fn no_copies(dataset: &str) -> String {
         "dataset `{dataset}` has no copies: expected at least one [[datasets.copies]] entry \
          (host, path, every) after it"
     )
-}
-
-/// A dataset's name is part of check ids (`backup.NAME.loss_window`): no dots.
-fn dataset_name_ok(v: &Spanned<String>, p: &mut Problems) -> bool {
-    if !word(v, "dataset name", p) {
-        return false;
-    }
-    let s = v.get_ref();
-    if s.starts_with('-')
-        || !s
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-'))
-    {
-        p.at(
-            v.span(),
-            format!(
-                "invalid dataset name {s:?}: expected letters, digits, `_` and `-`, not \
-                 starting with `-` (it is part of check ids such as backup.NAME.loss_window)"
-            ),
-        );
-        return false;
-    }
-    true
 }
 
 /// `restore = { kind = "…", database = "…" }`; `None` when wrong (reported).
@@ -297,7 +269,7 @@ fn check_copy(
     p: &mut Problems,
 ) -> Copy {
     if word(&raw.host, "copy host", p) {
-        host_ref(&raw.host, hosts, p);
+        host_ref(&raw.host, "copy host", hosts, p);
     }
     let host = raw.host.get_ref().as_str();
     let path = remote_path(&raw.path, "path", host, Some(dataset), p);
@@ -395,26 +367,6 @@ fn raw_text(v: &Spanned<Loose>) -> String {
         Loose::Str(s) => format!("{s:?}"),
         other => other.describe(),
     }
-}
-
-/// A copy's host must be one of the supervised `[[hosts]]`.
-fn host_ref(v: &Spanned<String>, hosts: &KnownHosts, p: &mut Problems) {
-    let name = v.get_ref();
-    if hosts.names.contains(&name.as_str()) || hosts.unreadable.contains(name) {
-        return;
-    }
-    let mut msg = if hosts.names.is_empty() {
-        format!("copy host `{name}` names no host: no [[hosts]] entry is declared")
-    } else {
-        format!(
-            "copy host `{name}` names no host: expected one of the [[hosts]] names ({})",
-            list(hosts.names.iter().copied())
-        )
-    };
-    if let Some(close) = closest(name, &hosts.names) {
-        msg.push_str(&format!("; did you mean `{close}`?"));
-    }
-    p.at(v.span(), msg);
 }
 
 /// An absolute path on `host` (never expanded here: it is read there). Trailing slashes are

@@ -2,12 +2,16 @@
 //! them, durations, integers, Nagios ranges, paths, names and words. Each reports what is wrong
 //! (located in the file) and returns what loading can go on with.
 
+use super::datasets::KnownHosts;
 use super::error::Problems;
+use super::jumps::closest;
 use super::load::Env;
 use super::values::{self, DURATION_EXAMPLES, Loose, OneOrMany};
 use crate::checks::range::Range;
 use serde::de::DeserializeOwned;
 use serde_spanned::Spanned;
+use std::collections::HashMap;
+use std::ops::Range as Span;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::de::{DeValue, ValueDeserializer};
@@ -342,6 +346,30 @@ pub(super) fn word(v: &Spanned<String>, what: &str, p: &mut Problems) -> bool {
     }
 }
 
+/// A name that becomes part of check ids (`ids`, for the message): a [`word`] of letters,
+/// digits, `_` and `-`, not starting with `-`.
+pub(super) fn id_word(v: &Spanned<String>, what: &str, ids: &str, p: &mut Problems) -> bool {
+    if !word(v, what, p) {
+        return false;
+    }
+    let s = v.get_ref();
+    if s.starts_with('-')
+        || !s
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-'))
+    {
+        p.at(
+            v.span(),
+            format!(
+                "invalid {what} {s:?}: expected letters, digits, `_` and `-`, not starting with \
+                 `-` (it is part of {ids})"
+            ),
+        );
+        return false;
+    }
+    true
+}
+
 pub(super) fn host_name_ok(v: &Spanned<String>, p: &mut Problems) {
     if !word(v, "host name", p) {
         return;
@@ -360,6 +388,82 @@ pub(super) fn host_name_ok(v: &Spanned<String>, p: &mut Problems) {
             ),
         );
     }
+}
+
+/// Why a URL of the configuration is refused (each caller words it for its own field).
+pub(super) enum UrlFault {
+    /// Not a URL: the parser's reason.
+    Invalid(String),
+    /// Neither http nor https: the scheme written.
+    Scheme(String),
+    NoHost,
+    /// A user or password in it: secrets are read from files named in the config, never
+    /// written in it (SPEC §2).
+    Credentials,
+}
+
+/// An http(s) URL with a host and no credentials.
+pub(super) fn http_url(text: &str) -> Result<reqwest::Url, UrlFault> {
+    let url = reqwest::Url::parse(text.trim()).map_err(|e| UrlFault::Invalid(e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(UrlFault::Scheme(url.scheme().to_string()));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(UrlFault::NoHost);
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(UrlFault::Credentials);
+    }
+    Ok(url)
+}
+
+/// The names of a list where each must be unique: the first one wins.
+#[derive(Default)]
+pub(super) struct UniqueNames(HashMap<String, Span<usize>>);
+
+impl UniqueNames {
+    /// Whether `name` (written at `span`) is new; a duplicate is reported where it is written,
+    /// naming the line of the first (`what`: "dataset name"; `rule`: the end of the message).
+    pub(super) fn first(
+        &mut self,
+        name: &str,
+        span: Span<usize>,
+        what: &str,
+        rule: &str,
+        p: &mut Problems,
+    ) -> bool {
+        if let Some(first) = self.0.get(name) {
+            let line = p.line_of(first);
+            p.at(
+                span,
+                format!("duplicate {what} `{name}`: already used on line {line}; {rule}"),
+            );
+            return false;
+        }
+        self.0.insert(name.to_string(), span);
+        true
+    }
+}
+
+/// A reference to a `[[hosts]]` entry (`what`: "`via` host", "copy host", for messages).
+/// A name of an unreadable entry (already reported) is accepted silently.
+pub(super) fn host_ref(v: &Spanned<String>, what: &str, hosts: &KnownHosts, p: &mut Problems) {
+    let name = v.get_ref();
+    if hosts.names.contains(&name.as_str()) || hosts.unreadable.contains(name) {
+        return;
+    }
+    let mut msg = if hosts.names.is_empty() {
+        format!("{what} `{name}` names no host: no [[hosts]] entry is declared")
+    } else {
+        format!(
+            "{what} `{name}` names no host: expected one of the [[hosts]] names ({})",
+            list(hosts.names.iter().copied())
+        )
+    };
+    if let Some(close) = closest(name, &hosts.names) {
+        msg.push_str(&format!("; did you mean `{close}`?"));
+    }
+    p.at(v.span(), msg);
 }
 
 /// The site name may contain blanks ("Acme Prod"), it just must not be empty.

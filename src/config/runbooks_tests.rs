@@ -256,48 +256,21 @@ fn paths_are_absolute_and_never_system_directories() {
             "[[runbooks.a.steps]]\nkind = \"copy\"\ntitle = \"t\"\nfrom = \"{from}\"\nto = \"{to}\"\n"
         )
     };
-    one(
-        &copy("backup-a:srv/", "drp:/srv/"),
-        4,
-        8,
-        "the path must be absolute",
-    );
-    one(
-        &copy("backup-a:~/x", "drp:/srv/"),
-        4,
-        8,
-        "the path must be absolute",
-    );
-    one(
-        &copy("/srv/www", "drp:/srv/"),
-        4,
-        8,
-        "expected HOST:/absolute/path",
-    );
-    one(
-        &copy("backup-a:/x/../etc", "drp:/srv/"),
-        4,
-        8,
-        "`.` or `..`",
-    );
-    one(
-        &copy("backup-a:/x/", "drp:/"),
-        5,
-        6,
-        "/ is a system directory",
-    );
-    one(
-        &copy("backup-a:/x/", "drp:/etc/"),
-        5,
-        6,
-        "/etc is a system directory",
-    );
-    one(
-        &copy("backup-a:/x/", "drp:/var"),
-        5,
-        6,
-        "/var is a system directory",
-    );
+    for (from, gist) in [
+        ("backup-a:srv/", "the path must be absolute"),
+        ("backup-a:~/x", "the path must be absolute"),
+        ("/srv/www", "expected HOST:/absolute/path"),
+        ("backup-a:/x/../etc", "`.` or `..`"),
+    ] {
+        one(&copy(from, "drp:/srv/"), 4, 8, gist);
+    }
+    for (to, gist) in [
+        ("drp:/", "/ is a system directory"),
+        ("drp:/etc/", "/etc is a system directory"),
+        ("drp:/var", "/var is a system directory"),
+    ] {
+        one(&copy("backup-a:/x/", to), 5, 6, gist);
+    }
     one(
         "[[runbooks.a.steps]]\nkind = \"db_import\"\ntitle = \"t\"\nfrom = \"drp:/var/backups/\"\n\
          to = \"prod\"\nverify = \"select 1\"\nrestore = { kind = \"postgresql\", database = \"app\" }\n",

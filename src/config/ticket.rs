@@ -6,7 +6,7 @@
 //! secret: its file is named here and read only when a ticket is posted.
 
 use super::error::Problems;
-use super::fields::{list, path, table_in};
+use super::fields::{UrlFault, http_url, list, path, table_in};
 use super::load::Env;
 use serde::Deserialize;
 use serde_spanned::Spanned;
@@ -213,42 +213,23 @@ pub(super) fn check_ticket(
 
 fn check_url(v: &Spanned<String>, p: &mut Problems) -> Option<reqwest::Url> {
     let text = v.get_ref();
-    let url = match reqwest::Url::parse(text.trim()) {
-        Ok(u) => u,
-        Err(e) => {
-            p.at(
-                v.span(),
-                format!(
-                    "invalid `url` {text:?}: {e}; expected e.g. \
-                     \"https://tickets.example.test/api/tickets\""
-                ),
-            );
-            return None;
+    let why = match http_url(text) {
+        Ok(url) => return Some(url),
+        Err(UrlFault::Invalid(e)) => format!(
+            "invalid `url` {text:?}: {e}; expected e.g. \
+             \"https://tickets.example.test/api/tickets\""
+        ),
+        Err(UrlFault::Scheme(scheme)) => format!(
+            "unsupported URL scheme `{scheme}` in `url`: expected an https:// (or http://) URL"
+        ),
+        Err(UrlFault::NoHost) => format!("`url` {text:?} has no host"),
+        Err(UrlFault::Credentials) => {
+            "credentials in `url` are refused: the token goes in the file `token_file` names"
+                .to_string()
         }
     };
-    if !matches!(url.scheme(), "http" | "https") {
-        p.at(
-            v.span(),
-            format!(
-                "unsupported URL scheme `{}` in `url`: expected an https:// (or http://) URL",
-                url.scheme()
-            ),
-        );
-        return None;
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        p.at(v.span(), format!("`url` {text:?} has no host"));
-        return None;
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        // Secrets are read from files named in the config, never written in it (SPEC §2).
-        p.at(
-            v.span(),
-            "credentials in `url` are refused: the token goes in the file `token_file` names",
-        );
-        return None;
-    }
-    Some(url)
+    p.at(v.span(), why);
+    None
 }
 
 #[cfg(test)]

@@ -7,16 +7,17 @@
 
 use super::HostConfig;
 use super::datasets::KnownHosts;
+// The resolver is written like a DNS server of [dns]: one parser for both.
+use super::dns::{dns_name, server_address as parse_resolver};
 use super::error::Problems;
-use super::fields::{duration_value, integer, list, path, table_in, word};
-use super::jumps::closest;
+use super::fields::{
+    UniqueNames, UrlFault, duration_value, host_ref, http_url, id_word, integer, path, table_in,
+};
 use super::load::Env;
 use super::raw::{RawDnsbl, RawUrl};
 use crate::dnsbl::codes::{canonical, is_public};
 use serde_spanned::Spanned;
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::ops::Range as Span;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::de::DeValue;
@@ -154,7 +155,7 @@ pub(super) fn check_urls(
         }
     };
     let mut out = Vec::new();
-    let mut first_seen: HashMap<String, Span<usize>> = HashMap::new();
+    let mut names = UniqueNames::default();
     for item in items {
         if !item.get_ref().is_table() {
             p.at(
@@ -178,20 +179,10 @@ pub(super) fn check_urls(
         let Some(test) = check_url(raw, hosts, env, base, p) else {
             continue;
         };
-        if let Some(first) = first_seen.get(&test.name) {
-            let line = p.line_of(first);
-            p.at(
-                name_span,
-                format!(
-                    "duplicate URL test name `{}`: already used on line {line}; names must be \
-                     unique (each is the check app.url.NAME)",
-                    test.name
-                ),
-            );
-            continue;
+        let rule = "names must be unique (each is the check app.url.NAME)";
+        if names.first(&test.name, name_span, "URL test name", rule, p) {
+            out.push(test);
         }
-        first_seen.insert(test.name.clone(), name_span);
-        out.push(test);
     }
     out
 }
@@ -203,7 +194,8 @@ fn check_url(
     base: &Path,
     p: &mut Problems,
 ) -> Option<UrlTest> {
-    let name_ok = check_name(&raw.name, p);
+    // The name is part of the check id `app.url.NAME`: no dots, no blanks.
+    let name_ok = id_word(&raw.name, "URL test name", "the check id app.url.NAME", p);
     let url = check_address(&raw.url, p);
     let expect = match &raw.expect {
         None => Vec::new(),
@@ -293,7 +285,7 @@ fn check_url(
         .and_then(|v| duration_value(v, "timeout", bounds, p))
         .unwrap_or(crit + TIMEOUT_MARGIN);
     if let Some(via) = &raw.via {
-        host_ref(via, hosts, p);
+        host_ref(via, "`via` host", hosts, p);
     }
     let ca_file = raw.ca_file.as_ref().map(|v| {
         let file = path(v, "ca_file", env, base, p);
@@ -320,64 +312,24 @@ fn check_url(
     })
 }
 
-/// The name is part of the check id `app.url.NAME`: no dots, no blanks.
-fn check_name(v: &Spanned<String>, p: &mut Problems) -> bool {
-    if !word(v, "URL test name", p) {
-        return false;
-    }
-    let s = v.get_ref();
-    if s.starts_with('-')
-        || !s
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-'))
-    {
-        p.at(
-            v.span(),
-            format!(
-                "invalid URL test name {s:?}: expected letters, digits, `_` and `-`, not \
-                 starting with `-` (it is part of the check id app.url.NAME)"
-            ),
-        );
-        return false;
-    }
-    true
-}
-
 fn check_address(v: &Spanned<String>, p: &mut Problems) -> Option<reqwest::Url> {
     let text = v.get_ref();
-    let url = match reqwest::Url::parse(text.trim()) {
-        Ok(u) => u,
-        Err(e) => {
-            p.at(
-                v.span(),
-                format!("invalid URL {text:?}: {e}; expected e.g. \"https://www.example.test/\""),
-            );
-            return None;
+    let why = match http_url(text) {
+        Ok(url) => return Some(url),
+        Err(UrlFault::Invalid(e)) => {
+            format!("invalid URL {text:?}: {e}; expected e.g. \"https://www.example.test/\"")
+        }
+        Err(UrlFault::Scheme(scheme)) => {
+            format!("unsupported URL scheme `{scheme}`: expected an http:// or https:// URL")
+        }
+        Err(UrlFault::NoHost) => format!("URL {text:?} has no host"),
+        Err(UrlFault::Credentials) => {
+            "credentials in the URL are refused: secrets are never written in the configuration"
+                .to_string()
         }
     };
-    if !matches!(url.scheme(), "http" | "https") {
-        p.at(
-            v.span(),
-            format!(
-                "unsupported URL scheme `{}`: expected an http:// or https:// URL",
-                url.scheme()
-            ),
-        );
-        return None;
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        p.at(v.span(), format!("URL {text:?} has no host"));
-        return None;
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        // Secrets are read from files named in the config, never written in it (SPEC §2).
-        p.at(
-            v.span(),
-            "credentials in the URL are refused: secrets are never written in the configuration",
-        );
-        return None;
-    }
-    Some(url)
+    p.at(v.span(), why);
+    None
 }
 
 fn compile_regex(v: &Spanned<String>, p: &mut Problems) -> Option<regex::Regex> {
@@ -410,26 +362,6 @@ fn compile_regex(v: &Spanned<String>, p: &mut Problems) -> Option<regex::Regex> 
             None
         }
     }
-}
-
-/// `via` must be one of the `[[hosts]]` entries.
-fn host_ref(v: &Spanned<String>, hosts: &KnownHosts, p: &mut Problems) {
-    let name = v.get_ref();
-    if hosts.names.contains(&name.as_str()) || hosts.unreadable.contains(name) {
-        return;
-    }
-    let mut msg = if hosts.names.is_empty() {
-        format!("`via` host `{name}` names no host: no [[hosts]] entry is declared")
-    } else {
-        format!(
-            "`via` host `{name}` names no host: expected one of the [[hosts]] names ({})",
-            list(hosts.names.iter().copied())
-        )
-    };
-    if let Some(close) = closest(name, &hosts.names) {
-        msg.push_str(&format!("; did you mean `{close}`?"));
-    }
-    p.at(v.span(), msg);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -546,37 +478,6 @@ pub(super) fn finish_dnsbl(draft: DnsblDraft, hosts: &[HostConfig]) -> Dnsbl {
         every: draft.every,
         skipped,
     }
-}
-
-/// "127.0.0.1:53", "127.0.0.1", "[::1]:53" or "::1".
-fn parse_resolver(text: &str) -> Option<SocketAddr> {
-    let t = text.trim();
-    if let Ok(sa) = t.parse::<SocketAddr>() {
-        return (sa.port() != 0).then_some(sa);
-    }
-    let ip = t
-        .strip_prefix('[')
-        .and_then(|r| r.strip_suffix(']'))
-        .unwrap_or(t);
-    ip.parse::<IpAddr>().ok().map(|ip| SocketAddr::new(ip, 53))
-}
-
-/// A DNS name, lowercase and without its trailing dot; `None` when it is not one.
-fn dns_name(text: &str) -> Option<String> {
-    let t = text.trim().strip_suffix('.').unwrap_or(text.trim());
-    if t.is_empty() || t.len() > 253 {
-        return None;
-    }
-    let ok = t.split('.').all(|label| {
-        !label.is_empty()
-            && label.len() <= 63
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-            && label
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    });
-    ok.then(|| t.to_ascii_lowercase())
 }
 
 #[cfg(test)]

@@ -208,7 +208,7 @@ impl CopySpec {
         words.push(self.to.path.clone());
         words
             .iter()
-            .map(|w| shell_word(w))
+            .map(|w| job::shell_word(w))
             .collect::<Vec<_>>()
             .join(" ")
     }
@@ -265,18 +265,6 @@ impl CopySpec {
             src = q(&self.source_arg()),
             dst = q(&self.to.path),
         )
-    }
-}
-
-/// `s` as one word for a POSIX shell, quoted only when needed (for display).
-fn shell_word(s: &str) -> String {
-    if !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=,+@%".contains(&b))
-    {
-        s.to_string()
-    } else {
-        crate::probe::sh_quote(s).unwrap_or_default()
     }
 }
 

@@ -33,7 +33,7 @@
 //! grants on the database) are not carried: owner, encoding and locale are taken from the
 //! live database.
 
-use super::job::JobError;
+use super::job::{JobError, shell_word};
 use super::model::{DbKind, HostPath, Mode, PlanStep, Resolved};
 use crate::ssh::SshError;
 use sha2::{Digest, Sha256};
@@ -280,9 +280,9 @@ impl ImportSpec {
         } else {
             out.push(format!(
                 "{on}: rsync -s --partial-dir=.vigie-partial --timeout=300 -e {} -- {}:{} {file}",
-                word(&self.transfer_ssh),
+                shell_word(&self.transfer_ssh),
                 self.from.host,
-                word(&self.from.path),
+                shell_word(&self.from.path),
             ));
             out.push(format!(
                 "{on}: its sha256sum must equal that of {} on {} (else the copy is refused)",
@@ -309,7 +309,7 @@ impl ImportSpec {
                 ),
                 format!(
                     "psql -d {target} -c {} (read-only; the answer is journaled)",
-                    word(&self.verify)
+                    shell_word(&self.verify)
                 ),
             ),
             DbKind::Mysql => (
@@ -324,7 +324,7 @@ impl ImportSpec {
                 format!("mysql {target} < {file} (gzip -dc first for a .gz dump)"),
                 format!(
                     "mysql -D {target} -e {} (read-only; the answer is journaled)",
-                    word(&format!(
+                    shell_word(&format!(
                         "SET SESSION TRANSACTION READ ONLY; {}",
                         self.verify
                     ))
@@ -462,18 +462,6 @@ fn is_run_id(s: &str) -> bool {
         && s.len() <= 80
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
-/// `s` as one shell word, quoted only when needed (for display).
-fn word(s: &str) -> String {
-    if !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=,+@%".contains(&b))
-    {
-        s.to_string()
-    } else {
-        crate::probe::sh_quote(s).unwrap_or_default()
-    }
 }
 
 #[path = "db_import_run.rs"]

@@ -187,29 +187,15 @@ pub async fn postcondition(
         host: host.to_string(),
         source: Box::new(source),
     };
-    let (conn, _) = pool.get(host).await.map_err(ssh)?;
-    let out = match conn
-        .exec(
-            job::COMMAND,
-            script.as_bytes(),
-            CHECK_FIRST_BYTE,
-            CHECK_TOTAL,
-        )
+    let Some(out) = job::exec_once(pool, host, script.as_bytes(), CHECK_FIRST_BYTE, CHECK_TOTAL)
         .await
-    {
-        Ok(out) => out,
-        Err(e) => {
-            pool.drop_connection(host).await;
-            return Err(ssh(e));
-        }
-    };
-    if out.timed_out {
-        pool.drop_connection(host).await;
+        .map_err(ssh)?
+    else {
         return Err(ImportError::Reply {
             host: host.into(),
             detail: format!("no complete answer within {} s", CHECK_TOTAL.as_secs()),
         });
-    }
+    };
     check_answer(spec, run_id, &String::from_utf8_lossy(&out.stdout)).map_err(|e| match e {
         Err(message) => ImportError::Remote {
             host: host.into(),

@@ -13,9 +13,22 @@
 //! (`KillUserProcesses=yes`, not the default on Debian or RHEL) kills the job too: `setsid`
 //! leaves the session, not its cgroup; the job is then reported [`JobState::Vanished`].
 
-use crate::ssh::{Pool, SshError};
+use crate::ssh::{ExecOutput, Pool, SshError};
 use std::fmt::Write as _;
 use std::time::Duration;
+
+/// `s` as one word for a POSIX shell, quoted only when needed: for the command lines shown to
+/// the operator (copy, import), never for what runs.
+pub(crate) fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=,+@%".contains(&b))
+    {
+        s.to_string()
+    } else {
+        crate::probe::sh_quote(s).unwrap_or_default()
+    }
+}
 
 /// The remote side, sent after the assignments.
 pub const SCRIPT: &str = include_str!("job.sh");
@@ -334,6 +347,30 @@ pub fn stdin(
     Ok(text.into_bytes())
 }
 
+/// One exec of [`COMMAND`] on `host` with `input` on its standard input. `Ok(None)`: no
+/// complete answer within `total`. A failed or cut exec drops the pooled connection: its state
+/// is unknown, the next call connects again.
+pub(crate) async fn exec_once(
+    pool: &Pool,
+    host: &str,
+    input: &[u8],
+    first_byte: Duration,
+    total: Duration,
+) -> Result<Option<ExecOutput>, SshError> {
+    let (conn, _) = pool.get(host).await?;
+    match conn.exec(COMMAND, input, first_byte, total).await {
+        Ok(out) if !out.timed_out => Ok(Some(out)),
+        Ok(_) => {
+            pool.drop_connection(host).await;
+            Ok(None)
+        }
+        Err(e) => {
+            pool.drop_connection(host).await;
+            Err(e)
+        }
+    }
+}
+
 async fn op(
     pool: &Pool,
     host: &str,
@@ -346,22 +383,16 @@ async fn op(
         host: host.to_string(),
         source: Box::new(source),
     };
-    let (conn, _) = pool.get(host).await.map_err(ssh)?;
-    let out = match conn.exec(COMMAND, &input, FIRST_BYTE, TOTAL).await {
-        Ok(out) => out,
-        Err(e) => {
-            pool.drop_connection(host).await;
-            return Err(ssh(e));
-        }
-    };
-    if out.timed_out {
-        pool.drop_connection(host).await;
+    let Some(out) = exec_once(pool, host, &input, FIRST_BYTE, TOTAL)
+        .await
+        .map_err(ssh)?
+    else {
         return Err(JobError::Reply {
             host: host.into(),
             job: id.to_string(),
             detail: format!("no complete answer within {} s", TOTAL.as_secs()),
         });
-    }
+    };
     parse_reply(&out.stdout).map_err(|e| match e {
         ReplyError::Remote(message) => JobError::Remote {
             host: host.into(),

@@ -5,4 +5,6 @@
 pub mod lab;
 pub use lab::{Guard, Lab};
 pub mod config;
+pub mod http;
+pub mod site;
 pub mod tty;

@@ -62,6 +62,24 @@ impl Drop for Cleanup<'_> {
     }
 }
 
+/// `lab.sh exec drp psql …` on database `db` of the scratch cluster (port `port`), as
+/// postgres through drp's own socket directory.
+fn psql<'s>(db: &'s str, port: &'s str) -> [&'s str; 11] {
+    [
+        "exec",
+        "drp",
+        "psql",
+        "-h",
+        "/run/postgresql",
+        "-p",
+        port,
+        "-U",
+        "postgres",
+        "-d",
+        db,
+    ]
+}
+
 /// A writable PostgreSQL cluster on drp, port 5433: stopped and removed on drop.
 pub(crate) struct ScratchPg<'a> {
     lab: &'a Lab,
@@ -157,30 +175,9 @@ impl<'a> ScratchPg<'a> {
     /// psql -XAt on database `db` of the scratch cluster.
     pub(crate) fn sql(&self, db: &str, sql: &str) -> String {
         let port = PORT.to_string();
-        self.lab
-            .lab_sh(&[
-                "exec",
-                "drp",
-                "psql",
-                "-h",
-                "/run/postgresql",
-                "-p",
-                &port,
-                "-U",
-                "postgres",
-                "-d",
-                db,
-                "-X",
-                "-A",
-                "-t",
-                "-q",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-c",
-                sql,
-            ])
-            .trim()
-            .to_string()
+        let mut args = psql(db, &port).to_vec();
+        args.extend(["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql]);
+        self.lab.lab_sh(&args).trim().to_string()
     }
 
     /// The live database `app` of the DRP before the import: 3 users.
@@ -244,19 +241,7 @@ impl ScratchPg<'_> {
         let port = PORT.to_string();
         let child = Command::new("bash")
             .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lab/lab.sh"))
-            .args([
-                "exec",
-                "drp",
-                "psql",
-                "-h",
-                "/run/postgresql",
-                "-p",
-                &port,
-                "-U",
-                "postgres",
-                "-d",
-                db,
-            ])
+            .args(psql(db, &port))
             .args(["-X", "-q", "-c", "select pg_sleep(120)"])
             .env("LAB_DIR", self.lab.dir())
             .stdin(std::process::Stdio::null())
@@ -310,16 +295,22 @@ pub(crate) fn now() -> jiff::Timestamp {
     jiff::Timestamp::now()
 }
 
-/// Plants a real `pg_dump -Fc` of prod's `app` on backup-a; returns its path and the time
-/// the dump started (by this machine's clock, which the lab hosts share).
-pub(crate) fn plant_pg_dump(lab: &Lab, run: &str) -> (String, jiff::Timestamp) {
+/// Plants a real `pg_dump -Fc` of prod's `app` on backup-a; returns its path, the time the
+/// dump started (by this machine's clock, which the lab hosts share) and the cleanup of the
+/// run (its jobs, and the dump).
+pub(crate) fn plant_pg_dump<'a>(lab: &'a Lab, run: &str) -> (String, jiff::Timestamp, Cleanup<'a>) {
     let dir = format!("/var/backups/vigie-import-{run}");
     lab.sh("backup-a", &format!("mkdir -p '{dir}'"));
     let path = format!("{dir}/app.dump");
     let started = now();
     // Its mtime says 10 min ago, as a listing would: the archive's own header must win.
     lab.pg_dump_to("prod", "backup-a", &path, 600);
-    (path, started)
+    let clean = Cleanup {
+        lab,
+        run: run.to_string(),
+        paths: vec![("backup-a", dir)],
+    };
+    (path, started, clean)
 }
 
 pub(crate) fn pg_spec(lab: &Lab, dump: &str, database: &str, drill: bool) -> ImportSpec {
