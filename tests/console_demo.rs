@@ -61,10 +61,11 @@ fn the_demo_runs_reacts_to_its_faults_and_restores_the_terminal() {
         "the footer shows the fault on:\n{screen}"
     );
     tty.keys(&["R"]);
-    tty.wait_for("drp and prod OK again", Duration::from_secs(15), |s| {
+    // Not CRIT any more (a machine busy elsewhere may leave a CPU WARN: it is this machine's).
+    tty.wait_for("drp and prod repaired", Duration::from_secs(15), |s| {
         ["drp", "prod"]
             .iter()
-            .all(|h| host_line(s, h).is_some_and(|l| l.contains("OK")))
+            .all(|h| host_line(s, h).is_some_and(|l| !l.contains("CRIT")))
     });
 
     // Production goes dark: CRIT, while the rest of the site stays OK and fresh.

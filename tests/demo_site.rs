@@ -59,7 +59,13 @@ impl Rig {
             let host = cfg
                 .host(name)
                 .unwrap_or_else(|| panic!("{name} missing from the demo config"));
-            let mut tracker = trackers.remove(*name).unwrap_or_default();
+            // As the engine does (HostTracker::new, without its SMART file in the state
+            // directory): each host reads the backup copies it holds.
+            let mut tracker = trackers.remove(*name).unwrap_or_else(|| {
+                let mut t = HostTracker::default();
+                t.backup_probes = vigie::backup::site::probes_for(cfg, name);
+                t
+            });
             let pool = &*pool;
             let settings = *settings;
             async move {
@@ -324,6 +330,31 @@ async fn every_host_is_ok_then_each_fault_shows_and_clears() {
         check(&snaps["prod"], "hardware.disk.nvme0").summary,
         check(&snaps["backup-a"], "hardware.disk.nvme0").summary
     );
+
+    // The user database was dumped 35 min before the site started: well within its 2 h, at
+    // any time of day. Backups are read on slow refreshes (the first one), kept by the trackers.
+    let with_backups: Vec<HostSnapshot> = HOSTS
+        .iter()
+        .map(|name| {
+            let mut s = snaps[*name].clone();
+            s.backups = rig.trackers[*name].backups.clone();
+            s
+        })
+        .collect();
+    let datasets = vigie::backup::site::evaluate_snapshots(
+        rig.cfg(),
+        with_backups.iter(),
+        jiff::Timestamp::now(),
+    );
+    let userdb = datasets.iter().find(|d| d.name == "userdb").unwrap();
+    let window = userdb
+        .checks
+        .iter()
+        .find(|c| c.id == "backup.userdb.loss_window")
+        .unwrap();
+    assert_eq!(window.state, State::Ok, "{:?}", userdb.checks);
+    let loss = userdb.loss_window_s.expect("a loss window");
+    assert!((35 * 60..45 * 60).contains(&loss), "{loss} s");
 
     // Applications, replication and network, read by the real probe from the hosts' shims.
     let prod = &snaps["prod"];
