@@ -461,11 +461,7 @@ fn example_config_documents_every_field() {
             "config.example.toml does not document {field}"
         );
     }
-    for later in [
-        "[dns]",
-        "[ticket]",
-        "[runbooks]",
-    ] {
+    for later in ["[dns]", "[ticket]", "[runbooks]"] {
         assert!(text.contains(later), "{later} is not announced");
     }
 }

@@ -417,7 +417,10 @@ fn one_server_unreachable_still_gives_a_window() {
     let lost: Vec<String> = r.if_lost.iter().map(IfLost::describe).collect();
     assert_eq!(
         lost,
-        ["backup-a lost → unknown (not read)", "backup-b lost → 52 min"]
+        [
+            "backup-a lost → unknown (not read)",
+            "backup-b lost → 52 min"
+        ]
     );
     assert_eq!(r.state, State::Unknown);
 }

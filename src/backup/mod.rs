@@ -4,6 +4,6 @@
 pub mod evaluate;
 pub mod model;
 pub mod rto;
-pub mod throughput;
 pub mod schedule;
 pub mod site;
+pub mod throughput;

@@ -118,9 +118,9 @@ pub fn attach_rto(
             }
         };
         let import = match ds.restore {
-            Some(super::model::Restore::Postgresql { .. } | super::model::Restore::Mysql { .. }) => {
-                Import::Unknown
-            }
+            Some(
+                super::model::Restore::Postgresql { .. } | super::model::Restore::Mysql { .. },
+            ) => Import::Unknown,
             _ => Import::None,
         };
         let mut e = super::rto::estimate_dataset(report, rate, import);

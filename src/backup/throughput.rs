@@ -107,13 +107,17 @@ pub fn parse(out: &str, from: &str, to: &str, at: Timestamp) -> Result<Measureme
         }
     }
     let Some((bytes, total)) = best else {
-        return Err(format!("{from}: the timed transfer to {to} printed no result"));
+        return Err(format!(
+            "{from}: the timed transfer to {to} printed no result"
+        ));
     };
     // The set-up is taken out, but never below a tenth of the transfer: a set-up slower than
     // the transfer itself would otherwise give an absurd rate.
     let seconds = (total - setup.unwrap_or(0.0)).max(total / 10.0);
     if !(seconds.is_finite() && seconds > 0.0) {
-        return Err(format!("{from}: the timed transfer to {to} took no measurable time"));
+        return Err(format!(
+            "{from}: the timed transfer to {to} took no measurable time"
+        ));
     }
     Ok(Measurement {
         from: from.into(),
@@ -210,7 +214,11 @@ mod tests {
         use std::process::{Command, Stdio};
         let dir = tempfile::tempdir().unwrap();
         let fake = dir.path().join("fake-ssh");
-        std::fs::write(&fake, "#!/bin/sh\n[ \"$1\" = -q ] && shift\nshift\nexec sh -c \"$*\"\n").unwrap();
+        std::fs::write(
+            &fake,
+            "#!/bin/sh\n[ \"$1\" = -q ] && shift\nshift\nexec sh -c \"$*\"\n",
+        )
+        .unwrap();
         std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
         let input = stdin(&format!("{} -q", fake.display()), "drp").unwrap();
         let mut child = Command::new("/bin/sh")

@@ -164,7 +164,10 @@ fn stable_replication_ids(
     let mut out = Vec::with_capacity(checks.len());
     for c in checks {
         let kind = c.id.strip_prefix(PREFIX).filter(|k| !k.contains('.'));
-        match kind.and_then(|k| names.get(k)).filter(|_| kind.is_some_and(|k| !read_now.contains_key(k))) {
+        match kind
+            .and_then(|k| names.get(k))
+            .filter(|_| kind.is_some_and(|k| !read_now.contains_key(k)))
+        {
             Some(known) => {
                 for name in known {
                     let mut each = c.clone();
@@ -393,7 +396,11 @@ pub(crate) mod tests {
         ];
         assert_eq!(stable_replication_ids(ok, &mut names).len(), 2);
         let down = vec![
-            Check::new("app.replication.drbd", State::Crit, "DRBD: module not loaded"),
+            Check::new(
+                "app.replication.drbd",
+                State::Crit,
+                "DRBD: module not loaded",
+            ),
             Check::new("app.replication.ceph", State::Unknown, "ceph timed out"),
         ];
         let ids: Vec<String> = stable_replication_ids(down, &mut names)

@@ -56,7 +56,10 @@ pub fn spawn(config: Arc<Config>, pool: Arc<Pool>, tx: UnboundedSender<MeasureEv
                         let mut kept = Measurements::load(path);
                         kept.by_host.insert(host.clone(), m.clone());
                         if let Err(e) = kept.save(path) {
-                            tracing::warn!("cannot keep the measurement in {}: {e}", path.display());
+                            tracing::warn!(
+                                "cannot keep the measurement in {}: {e}",
+                                path.display()
+                            );
                         }
                     }
                 }

@@ -11,7 +11,6 @@ use crate::web::{DialError, DialFuture, Dialed, Dialer, Direct, Stream};
 use futures::future::join_all;
 use std::time::{Duration, Instant};
 
-
 /// Every URL test, run concurrently, then the blocklists when `dnsbl_due` (and configured).
 /// One check per `[[urls]]` entry, in file order, then one per blocklisted address.
 pub async fn site_checks(config: &Config, pool: &Pool, dnsbl_due: bool) -> Vec<Check> {

@@ -3,11 +3,11 @@
 //! between the backup farm and the DRP server for the restore-time estimate until one is
 //! measured.
 
+use super::Role;
 use super::error::Problems;
 use super::fields::{duration, table};
 use super::load::Draft;
 use super::values::Loose;
-use super::Role;
 use serde::Deserialize;
 use serde_spanned::Spanned;
 use std::time::Duration;
@@ -46,7 +46,11 @@ pub struct DrpSettings {
     pub fence_verify: Option<String>,
 }
 
-pub(super) fn check_drp(v: Spanned<DeValue>, drafts: &[Draft], p: &mut Problems) -> Option<DrpSettings> {
+pub(super) fn check_drp(
+    v: Spanned<DeValue>,
+    drafts: &[Draft],
+    p: &mut Problems,
+) -> Option<DrpSettings> {
     let raw: RawDrp = table(v, "[drp]", p)?;
     for (field, name, role) in [
         ("production", &raw.production, Role::Production),
@@ -114,7 +118,10 @@ pub(super) fn check_drp(v: Spanned<DeValue>, drafts: &[Draft], p: &mut Problems)
     let command = |v: &Option<Spanned<String>>, field: &str, p: &mut Problems| {
         v.as_ref().and_then(|c| {
             if c.get_ref().trim().is_empty() || c.get_ref().contains('\0') {
-                p.at(c.span(), format!("`{field}`: expected a shell command run on the production host"));
+                p.at(
+                    c.span(),
+                    format!("`{field}`: expected a shell command run on the production host"),
+                );
                 None
             } else {
                 Some(c.get_ref().clone())
@@ -124,7 +131,10 @@ pub(super) fn check_drp(v: Spanned<DeValue>, drafts: &[Draft], p: &mut Problems)
     let fence = command(&raw.fence, "fence", p);
     let fence_verify = command(&raw.fence_verify, "fence_verify", p);
     if let (None, Some(v)) = (&raw.fence, &raw.fence_verify) {
-        p.at(v.span(), "`fence_verify` without `fence`: expected the fencing command too");
+        p.at(
+            v.span(),
+            "`fence_verify` without `fence`: expected the fencing command too",
+        );
     }
     Some(DrpSettings {
         production: raw.production.into_inner(),
@@ -194,7 +204,9 @@ datacenter = "dc2"
     #[test]
     fn drp_section() {
         let c = crate::config::parse(
-            &format!("{HOSTS}[drp]\nproduction = \"prod\"\ndrp = \"drp\"\nthroughput = \"80 MiB/s\"\n"),
+            &format!(
+                "{HOSTS}[drp]\nproduction = \"prod\"\ndrp = \"drp\"\nthroughput = \"80 MiB/s\"\n"
+            ),
             Path::new("/x/vigie.toml"),
         )
         .unwrap();
@@ -206,8 +218,13 @@ datacenter = "dc2"
         let e = problems("[drp]\nproduction = \"drp\"\ndrp = \"nope\"\n");
         assert!(e.contains("/x/vigie.toml:18:14: `production`: host `drp` has role `drp`, expected a host with role `production`"), "{e}");
         assert!(e.contains("`drp`: no [[hosts]] entry named `nope`"), "{e}");
-        let e = problems("[drp]\nproduction = \"prod\"\ndrp = \"drp\"\ntransfer_ssh = \"ssh -o 'X=1'\"\nthroughput = \"fast\"\n");
-        assert!(e.contains("quotes and shell characters are not allowed"), "{e}");
+        let e = problems(
+            "[drp]\nproduction = \"prod\"\ndrp = \"drp\"\ntransfer_ssh = \"ssh -o 'X=1'\"\nthroughput = \"fast\"\n",
+        );
+        assert!(
+            e.contains("quotes and shell characters are not allowed"),
+            "{e}"
+        );
         assert!(e.contains("`throughput`: expected a rate"), "{e}");
         let e = problems("[drp]\nproduction = \"prod\"\n");
         assert!(e.contains("drp"), "{e}");
@@ -218,7 +235,16 @@ datacenter = "dc2"
         assert_eq!(rate("80 MiB/s"), Some(80.0 * 1024.0 * 1024.0));
         assert_eq!(rate("1Gbit/s"), Some(125e6));
         assert_eq!(rate("500 kB/s"), Some(5e5));
-        for bad in ["", "MiB/s", "0 MiB/s", "80", "80 MiB", "-1 MB/s", "1e400 B/s", "x MB/s"] {
+        for bad in [
+            "",
+            "MiB/s",
+            "0 MiB/s",
+            "80",
+            "80 MiB",
+            "-1 MB/s",
+            "1e400 B/s",
+            "x MB/s",
+        ] {
             assert_eq!(rate(bad), None, "{bad}");
         }
     }

@@ -2,13 +2,13 @@
 //! on the DRP host, and the steps (detached remote jobs, copies, database imports, tickets,
 //! DNS switches) that the engine runs one by one.
 
-pub mod model;
-pub mod plan;
+pub mod copy;
+pub mod db_import;
+pub mod dns;
+pub mod engine;
+pub mod job;
 pub mod journal;
 pub mod lock;
-pub mod job;
-pub mod copy;
-pub mod dns;
+pub mod model;
+pub mod plan;
 pub mod ticket;
-pub mod engine;
-pub mod db_import;

@@ -431,6 +431,9 @@ mod tests {
         assert_eq!(names, ["userdb-2020-01-01.dump"], "{:?}", read.notes);
         let note = read.notes.join("; ");
         assert!(note.contains("still open for writing"), "{note}");
-        assert!(note.contains("userdb-2020-01-03.dump") && note.contains("snap-2020-01-02"), "{note}");
+        assert!(
+            note.contains("userdb-2020-01-03.dump") && note.contains("snap-2020-01-02"),
+            "{note}"
+        );
     }
 }

@@ -304,7 +304,10 @@ mod tests {
     #[test]
     fn read_only_offers_no_action() {
         let t = key(KeyCode::Char('T'));
-        assert_eq!(action_for(&t, false, false), Some(Action::MeasureThroughput));
+        assert_eq!(
+            action_for(&t, false, false),
+            Some(Action::MeasureThroughput)
+        );
         assert_eq!(action_for(&t, false, true), None);
         let a = key(KeyCode::Char('A'));
         assert_eq!(action_for(&a, false, false), Some(Action::PrepareAlert));
@@ -344,7 +347,11 @@ mod tests {
             (KeyCode::Char('p'), Action::Pause),
             (KeyCode::Char('q'), Action::Quit),
         ] {
-            assert_eq!(action_for(&key(code), false, false), Some(action), "{code:?}");
+            assert_eq!(
+                action_for(&key(code), false, false),
+                Some(action),
+                "{code:?}"
+            );
         }
     }
 }

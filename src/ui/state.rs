@@ -501,7 +501,12 @@ impl ConsoleState {
             self.hosts.iter().filter_map(|h| h.latest.as_ref()),
             self.now,
         );
-        crate::backup::site::attach_rto(&self.config, &mut self.datasets, &self.throughput, self.now);
+        crate::backup::site::attach_rto(
+            &self.config,
+            &mut self.datasets,
+            &self.throughput,
+            self.now,
+        );
     }
 
     /// A new snapshot from a collector (held back while paused).

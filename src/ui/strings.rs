@@ -16,7 +16,8 @@ pub const HINTS_OVERVIEW: &str = "Enter host · / filter · r refresh · p pause
 pub const HINTS_HOST: &str = "Tab pane · ↑↓ scroll · Esc back · ? help · q quit";
 pub const HINTS_OTHER: &str = "1 Overview · ? help · q quit";
 pub const HELP_TITLE: &str = " Keys ";
-pub const HELP_FOOTER: &str = "No key changes a server without a typed confirmation. Any key closes.";
+pub const HELP_FOOTER: &str =
+    "No key changes a server without a typed confirmation. Any key closes.";
 pub const JUMP_HOST: &str = "jump host";
 pub const NO_HOST_SELECTED: &str =
     "No host selected: pick one on the Overview (1) and press Enter.";
@@ -159,7 +160,8 @@ pub const START_NOTHING: &str = "Nothing was started. Esc closes.";
 pub const START_ENGINE: &str = "The engine checks every guard again (backups, production, the \
      lock on the DRP host) and journals each step; the run goes on on the hosts if this \
      console is lost.";
-pub const RUN_IN_PROGRESS: &str = "A run started from this console is in progress: one run at a time.";
+pub const RUN_IN_PROGRESS: &str =
+    "A run started from this console is in progress: one run at a time.";
 pub const ASK_ORDER: &str = "order reference of the customer:";
 pub const ASK_REASON: &str = "why an emergency run while production answers (journaled):";
 pub const FORM_NEXT: &str = "Enter next · Esc cancels";
@@ -184,7 +186,9 @@ pub fn start_what(runbook: &str, mode: crate::drp::model::Mode, site: &str) -> S
 
 /// The host-name stage's prompt.
 pub fn ask_host(target: &str) -> String {
-    format!("type {target} (the host this run makes the serving site) and Enter to start · Esc cancels")
+    format!(
+        "type {target} (the host this run makes the serving site) and Enter to start · Esc cancels"
+    )
 }
 
 /// A wrong host name in the start form.
@@ -201,9 +205,15 @@ pub fn unfinished(run: &str) -> String {
 pub fn run_next(state: crate::drp::journal::StepState) -> &'static str {
     use crate::drp::journal::StepState;
     match state {
-        StepState::Done => "done: check the service, then report to the customer (5 Journal, vigie journal --export csv)",
-        StepState::Failed => "fix the cause shown above, then start the run again: done steps are re-checked, not redone",
-        StepState::Unknown => "stopped, outcome unknown: c (or vigie drp resume) re-checks and goes on",
+        StepState::Done => {
+            "done: check the service, then report to the customer (5 Journal, vigie journal --export csv)"
+        }
+        StepState::Failed => {
+            "fix the cause shown above, then start the run again: done steps are re-checked, not redone"
+        }
+        StepState::Unknown => {
+            "stopped, outcome unknown: c (or vigie drp resume) re-checks and goes on"
+        }
         StepState::Pending => "nothing more was done: read the reason above",
         StepState::Running | StepState::Skipped => "",
     }
@@ -229,5 +239,7 @@ pub fn resume_what(
 
 /// The resume form's prompt.
 pub fn ask_host_resume(target: &str) -> String {
-    format!("type {target} (the host this run makes the serving site) and Enter to resume · Esc cancels")
+    format!(
+        "type {target} (the host this run makes the serving site) and Enter to resume · Esc cancels"
+    )
 }

@@ -74,8 +74,9 @@ pub fn apply(state: &mut ConsoleState, action: Action) -> Effect {
                 state.scroll = 0;
             }
         }
-        Action::Back if state.screen == Screen::Drp
-            && state.drp.run.as_ref().is_some_and(|r| !r.running()) =>
+        Action::Back
+            if state.screen == Screen::Drp
+                && state.drp.run.as_ref().is_some_and(|r| !r.running()) =>
         {
             // Esc on an ended run's view goes back to the plan.
             state.drp.run = None;
@@ -105,7 +106,11 @@ pub fn apply(state: &mut ConsoleState, action: Action) -> Effect {
                 state.measuring = Some(crate::ui::strings::NO_DRP_SECTION.into());
                 return Effect::None;
             }
-            if state.measuring.as_deref().is_some_and(|m| m.starts_with(crate::ui::strings::MEASURING)) {
+            if state
+                .measuring
+                .as_deref()
+                .is_some_and(|m| m.starts_with(crate::ui::strings::MEASURING))
+            {
                 return Effect::None;
             }
             state.measuring = Some(format!("{}…", crate::ui::strings::MEASURING));
@@ -154,7 +159,9 @@ pub fn apply(state: &mut ConsoleState, action: Action) -> Effect {
                 }
                 return Effect::None;
             }
-            if !state.read_only && let Some(d) = crate::ui::drp_run::resume_dialog(state) {
+            if !state.read_only
+                && let Some(d) = crate::ui::drp_run::resume_dialog(state)
+            {
                 state.dialog = Some(d);
             }
         }

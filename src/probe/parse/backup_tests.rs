@@ -12,7 +12,9 @@ fn read(format: &BackupFormat, body: &str, rc: Option<i32>) -> BackupParse {
     let body: String = body
         .split_inclusive('\n')
         .map(|l| match l.trim_end_matches('\n') {
-            "@@out" | "@@open" | "@@err" | "@@noopen" | "@@noopen-dirs" => format!("{}\n", marker(&l.trim_end()[2..])),
+            "@@out" | "@@open" | "@@err" | "@@noopen" | "@@noopen-dirs" => {
+                format!("{}\n", marker(&l.trim_end()[2..]))
+            }
             _ => l.to_string(),
         })
         .collect();
@@ -520,7 +522,9 @@ fn without_lsof_a_paused_backup_is_said_to_be_unprovable() {
     let r = read(&files(), &body, Some(0));
     assert!(matches!(r.reading, CopyReading::Found(ref b) if b.len() == 1));
     assert!(
-        r.notes.iter().any(|n| n.starts_with("neither lsof nor fuser")),
+        r.notes
+            .iter()
+            .any(|n| n.starts_with("neither lsof nor fuser")),
         "{:?}",
         r.notes
     );
@@ -530,8 +534,20 @@ fn without_lsof_a_paused_backup_is_said_to_be_unprovable() {
     // …but the newest backup being a directory tree, it cannot tell.
     let body = format!("{HEAD}1795900000 1795900100 4096 d snap-1\n@@open\n@@noopen-dirs\n");
     let r = read(&files(), &body, Some(0));
-    assert!(r.notes.iter().any(|n| n.starts_with("fuser cannot see")), "{:?}", r.notes);
+    assert!(
+        r.notes.iter().any(|n| n.starts_with("fuser cannot see")),
+        "{:?}",
+        r.notes
+    );
     // A tool printing the old plain marker cannot switch parts.
     let body = format!("{HEAD}1795900000 1795900100 10 f a.dump\n@@noopen\n");
-    assert!(read(&files(), &body.replace("@@noopen", "@@VIGIE x PART noopen"), Some(0)).notes.is_empty());
+    assert!(
+        read(
+            &files(),
+            &body.replace("@@noopen", "@@VIGIE x PART noopen"),
+            Some(0)
+        )
+        .notes
+        .is_empty()
+    );
 }

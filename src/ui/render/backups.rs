@@ -176,11 +176,7 @@ fn window_line(d: &DatasetReport, width: usize, theme: &Theme) -> Line<'static> 
         None => ("?".repeat(bar_w), "unknown".to_string()),
     };
     let worst = d.worst_next_s.map(human).unwrap_or_else(|| "—".into());
-    let lost: Vec<String> = d
-        .if_lost
-        .iter()
-        .map(|l| l.describe())
-        .collect();
+    let lost: Vec<String> = d.if_lost.iter().map(|l| l.describe()).collect();
     let rest = format!("  worst at next failure {worst}   if {}", lost.join(", "));
     Line::from(vec![
         Span::styled(format!(" {:<10}", d.name), theme.style(Role::Title)),

@@ -224,4 +224,3 @@ fn an_unreadable_journal_says_why() {
     let text = screen(&st, 120, 30);
     assert!(text.contains("cannot read the journal /home/alice/.local/state/vigie/1stKYC/journal.jsonl: Permission denied"), "{text}");
 }
-

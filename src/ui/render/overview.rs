@@ -138,12 +138,21 @@ pub fn render(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme
     if !site.is_empty() {
         let title = format!("── {} ", s::SITE_CHECKS);
         let rule = "─".repeat(width.saturating_sub(title.chars().count()));
-        lines.push(Line::styled(format!("{title}{rule}"), theme.style(Role::Header)));
+        lines.push(Line::styled(
+            format!("{title}{rule}"),
+            theme.style(Role::Header),
+        ));
         for c in site {
             lines.push(Line::from(vec![
-                Span::styled(format!(" {:<5}", state_word(c.state)), state_style(theme, c.state)),
                 Span::styled(
-                    fit(&format!(" {}  {}", c.id, c.summary), width.saturating_sub(6)),
+                    format!(" {:<5}", state_word(c.state)),
+                    state_style(theme, c.state),
+                ),
+                Span::styled(
+                    fit(
+                        &format!(" {}  {}", c.id, c.summary),
+                        width.saturating_sub(6),
+                    ),
                     theme.style(Role::Text),
                 ),
             ]));

@@ -352,13 +352,7 @@ fn the_restore_time_follows_the_measured_throughput() {
     let mut st = state(false);
     st.screen = Screen::Backups;
     let at = st.now - jiff::SignedDuration::from_hours(2);
-    let m = crate::backup::throughput::parse(
-        "sent 83886080 0 1\n",
-        "backup-a",
-        "drp",
-        at,
-    )
-    .unwrap();
+    let m = crate::backup::throughput::parse("sent 83886080 0 1\n", "backup-a", "drp", at).unwrap();
     st.throughput.by_host.insert("backup-a".into(), m);
     std::sync::Arc::make_mut(&mut st.config).drp = Some(crate::config::DrpSettings {
         production: "prod".into(),
