@@ -243,3 +243,4 @@ pub fn ask_host_resume(target: &str) -> String {
         "type {target} (the host this run makes the serving site) and Enter to resume · Esc cancels"
     )
 }
+pub const BACKUP_PROBLEMS: &str = "backups: what is not OK (3 Backups for details)";

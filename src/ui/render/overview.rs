@@ -122,6 +122,38 @@ pub fn render(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme
         }
         lines.push(row(host, state, &columns, width, i == selected, theme));
     }
+    // A dataset's problems make the site's state too: say which, or the top bar's WARN has
+    // no reason on this screen (details on the Backups screen).
+    let mut backups: Vec<&crate::checks::Check> = state
+        .datasets
+        .iter()
+        .flat_map(|d| d.checks.iter())
+        .filter(|c| c.state != State::Ok)
+        .collect();
+    backups.sort_by_key(|c| std::cmp::Reverse(c.state.severity()));
+    if !backups.is_empty() {
+        let title = format!("── {} ", s::BACKUP_PROBLEMS);
+        let rule = "─".repeat(width.saturating_sub(title.chars().count()));
+        lines.push(Line::styled(
+            format!("{title}{rule}"),
+            theme.style(Role::Header),
+        ));
+        for c in backups {
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!(" {:<5}", state_word(c.state)),
+                    state_style(theme, c.state),
+                ),
+                Span::styled(
+                    fit(
+                        &format!(" {}  {}", c.id, c.summary),
+                        width.saturating_sub(6),
+                    ),
+                    theme.style(Role::Text),
+                ),
+            ]));
+        }
+    }
     // URL tests and blocklists belong to no host: their own group, worst first, after the
     // hosts (the filter applies to them too).
     let filter = state.filter.text.to_lowercase();
