@@ -7,6 +7,7 @@
 mod common;
 
 use common::lab::Lab;
+use common::site::{activate_order_and_copy, write_config};
 use common::tty::Tty;
 use serde_json::Value;
 use std::path::Path;
@@ -53,7 +54,6 @@ fn clean(lab: &Lab) {
 
 /// The lab's site with a dataset and a short `activate`: the order's confirmation, a copy.
 fn config(lab: &Lab, dir: &Path) -> std::path::PathBuf {
-    let base = std::fs::read_to_string(lab.config_path()).unwrap();
     let extra = format!(
         r#"
 [[datasets]]
@@ -77,22 +77,12 @@ production = "prod"
 drp = "drp"
 transfer_ssh = "ssh -F {lab}/transfer_ssh_config"
 
-[[runbooks.activate.steps]]
-kind = "confirm"
-title = "Order of the customer received"
-ask = "order reference"
 
-[[runbooks.activate.steps]]
-kind = "copy"
-title = "Copy the files to the DRP server"
-from = "newest:files"
-to = "drp:/srv/www/"
-"#,
-        lab = lab.dir().display()
+{activate}"#,
+        lab = lab.dir().display(),
+        activate = activate_order_and_copy("drp:/srv/www/"),
     );
-    let path = dir.join("vigie.toml");
-    std::fs::write(&path, format!("{base}\n{extra}")).unwrap();
-    path
+    write_config(lab, dir, &extra)
 }
 
 /// Types `text` one key at a time (tmux would read some words as key names).

@@ -60,10 +60,10 @@ impl Pane {
         }
     }
 
-    /// Whether a check of this id is shown in this pane (URL tests go with the applications;
-    /// what is not hardware, application or network is the system's).
-    pub fn holds(self, id: &str) -> bool {
-        let of = if id.starts_with("hardware.") {
+    /// The pane a check of this id is shown in: URL tests go with the applications; what is
+    /// not hardware, application or network is the system's.
+    pub fn of(id: &str) -> Pane {
+        if id.starts_with("hardware.") {
             Pane::Hardware
         } else if id.starts_with("app.replication.") {
             Pane::Replication
@@ -73,11 +73,16 @@ impl Pane {
             Pane::Network
         } else {
             Pane::System
-        };
-        of == self
+        }
     }
 
-    /// Hardware and System are always shown; the others only when the host has such checks.
+    /// Whether a check of this id is shown in this pane.
+    pub fn holds(self, id: &str) -> bool {
+        Pane::of(id) == self
+    }
+
+    /// Hardware and System are always shown (a host always has system checks; "no check"
+    /// under Hardware says there is nothing to watch); the others only when the host has some.
     pub fn always_shown(self) -> bool {
         matches!(self, Pane::Hardware | Pane::System)
     }

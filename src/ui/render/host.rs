@@ -124,33 +124,10 @@ fn sparklines(frame: &mut Frame, area: Rect, host: &HostView, theme: &Theme) {
     }
 }
 
-/// The panes of the Host screen: a host's checks grouped by id prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Group {
-    Hardware,
-    System,
-    Applications,
-    Replication,
-    Network,
-}
+/// The panes of the Host screen: a host's checks grouped by id prefix ([`Pane::of`]).
+type Group = Pane;
 
-impl Group {
-    /// The pane a check belongs to. URL tests (`app.url.*`) go with the applications;
-    /// whatever is not hardware, application or network is the system's.
-    fn of(id: &str) -> Group {
-        if id.starts_with("hardware.") {
-            Group::Hardware
-        } else if id.starts_with("app.replication.") {
-            Group::Replication
-        } else if id.starts_with("app.") {
-            Group::Applications
-        } else if id.starts_with("network.") {
-            Group::Network
-        } else {
-            Group::System
-        }
-    }
-
+impl Pane {
     /// What every id of the pane starts with: the pane's title says it, the lines do not
     /// repeat it (`network.interface.eth0` reads `interface.eth0` under Network).
     fn prefix(self) -> &'static str {
@@ -173,23 +150,9 @@ impl Group {
         }
     }
 
-    /// Hardware and System are shown even empty (a host always has system checks; "no
-    /// check" under Hardware says there is nothing to watch); the others only when the host
-    /// has such checks.
-    fn always(self) -> bool {
-        matches!(self, Group::Hardware | Group::System)
-    }
-
-    /// The pane Tab focuses (`ui::state::Pane`).
+    /// The pane Tab focuses (`ConsoleState::pane`).
     fn focused(self, state: &ConsoleState) -> bool {
-        matches!(
-            (state.pane, self),
-            (Pane::Hardware, Group::Hardware)
-                | (Pane::System, Group::System)
-                | (Pane::Applications, Group::Applications)
-                | (Pane::Replication, Group::Replication)
-                | (Pane::Network, Group::Network)
-        )
+        state.pane == self
     }
 }
 
@@ -236,7 +199,7 @@ fn panes(frame: &mut Frame, area: Rect, checks: &[&Check], state: &ConsoleState,
                 .copied()
                 .filter(|c| Group::of(&c.id) == group)
                 .collect();
-            if mine.is_empty() && !group.always() {
+            if mine.is_empty() && !group.always_shown() {
                 return None;
             }
             mine.sort_by_key(|c| std::cmp::Reverse(c.state.severity()));
