@@ -2,6 +2,7 @@
 //! restore-time estimate (SPEC §4–5).
 
 pub mod evaluate;
+pub mod journal_rates;
 pub mod model;
 pub mod rto;
 pub mod schedule;

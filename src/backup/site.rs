@@ -99,7 +99,12 @@ pub fn attach_rto(
             (Some(m), _) => (
                 m.bytes_per_second(),
                 format!(
-                    "measured {} ago from {}",
+                    "{} {} ago from {}",
+                    if m.run.is_some() {
+                        "the last DRP copy,"
+                    } else {
+                        "measured"
+                    },
                     super::evaluate::human(now.duration_since(m.at).as_secs().max(0) as u64),
                     m.from
                 ),
@@ -117,10 +122,14 @@ pub fn attach_rto(
                 continue;
             }
         };
+        // A database takes as long to import as it did the last time (journal).
         let import = match ds.restore {
             Some(
                 super::model::Restore::Postgresql { .. } | super::model::Restore::Mysql { .. },
-            ) => Import::Unknown,
+            ) => measured
+                .imports
+                .get(&ds.name)
+                .map_or(Import::Unknown, |i| Import::Seconds(i.seconds)),
             _ => Import::None,
         };
         let mut e = super::rto::estimate_dataset(report, rate, import);

@@ -56,6 +56,9 @@ pub struct Measurement {
     /// Transfer time without the connection's set-up.
     pub seconds: f64,
     pub at: Timestamp,
+    /// The DRP run whose copy this was; `None` for a timed transfer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
 }
 
 impl Measurement {
@@ -125,6 +128,7 @@ pub fn parse(out: &str, from: &str, to: &str, at: Timestamp) -> Result<Measureme
         bytes,
         seconds,
         at,
+        run: None,
     })
 }
 
@@ -140,6 +144,9 @@ fn span(a: &str, b: &str) -> Option<f64> {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Measurements {
     pub by_host: BTreeMap<String, Measurement>,
+    /// The last real import of each dataset (from the journal: never saved).
+    #[serde(default, skip_serializing)]
+    pub imports: BTreeMap<String, super::journal_rates::ImportTime>,
 }
 
 impl Measurements {

@@ -95,6 +95,12 @@ impl SiteReport {
         let measured = crate::backup::throughput::Measurements::path(&config.site.name)
             .map(|p| crate::backup::throughput::Measurements::load(&p))
             .unwrap_or_default();
+        // What the DRP runs measured (a real copy, a real import) counts too.
+        let events = crate::drp::journal::Journal::for_site(&config.site.name)
+            .and_then(|j| j.read().ok())
+            .map(|r| r.events)
+            .unwrap_or_default();
+        let measured = measured.with_journal(&crate::backup::journal_rates::read(config, &events));
         crate::backup::site::attach_rto(config, &mut datasets, &measured, now);
         let state = crate::checks::worst(
             hosts

@@ -310,6 +310,8 @@ pub struct ConsoleState {
     pub datasets: Vec<crate::backup::evaluate::DatasetReport>,
     /// Throughputs to the DRP server measured so far (kept in the state directory).
     pub throughput: crate::backup::throughput::Measurements,
+    /// What the journal's DRP runs measured (real copies and imports), for the RTO.
+    pub journal_rates: crate::backup::journal_rates::JournalRates,
     /// A throughput measurement in progress or just ended: what to say about it.
     pub measuring: Option<String>,
     /// Backup servers whose last measurement failed, and why.
@@ -369,6 +371,7 @@ impl ConsoleState {
             config: std::sync::Arc::new(config.clone()),
             datasets: Vec::new(),
             throughput: Default::default(),
+            journal_rates: Default::default(),
             measuring: None,
             measure_errors: Vec::new(),
             site_checks: Vec::new(),
@@ -398,6 +401,7 @@ impl ConsoleState {
                 self.journal.runs = journal::runs(&r.events);
                 self.journal.runs.reverse();
                 self.journal.active = journal::active_site(&r.events);
+                self.journal_rates = crate::backup::journal_rates::read(&self.config, &r.events);
             }
             Err(_) => self.journal.runs.clear(),
         }
@@ -509,7 +513,7 @@ impl ConsoleState {
         crate::backup::site::attach_rto(
             &self.config,
             &mut self.datasets,
-            &self.throughput,
+            &self.throughput.with_journal(&self.journal_rates),
             self.now,
         );
     }
