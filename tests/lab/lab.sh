@@ -265,6 +265,7 @@ hostname "$name"
 echo "$name" >"$dir/hostname"
 mount --bind "$dir/hostname" /etc/hostname
 mount --bind "$dir/hosts" /etc/hosts
+mount --bind "$dir/resolv.conf" /etc/resolv.conf
 mount -t tmpfs -o mode=0755,size=16m,nosuid,nodev vigie-run /run
 mkdir -m 0755 /run/sshd
 mount -t tmpfs -o mode=0755,size='$SRV_SIZE' vigie-srv /srv
@@ -288,11 +289,19 @@ hosts_file() {
     for h in "${HOSTS[@]}"; do printf '%s\t%s.lab.test %s\n' "${ADDR[$h]}" "$h" "$h"; done
 }
 
+# /etc/resolv.conf of a lab host: the lab's Knot, authoritative for the site's zone, as a site's
+# own name server would be. A URL test through the bastion's tunnel then follows the DNS switch
+# of a DRP runbook (the bastion's sshd resolves the name it is asked to connect to).
+resolv_file() {
+    printf 'nameserver %s\noptions timeout:1 attempts:1\n' "${ADDR[dns]}"
+}
+
 start_anchor() { # host
     local h=$1 d u
     d=$(hdir "$h")
     cd /
     hosts_file >"$d/hosts"
+    resolv_file >"$d/resolv.conf"
     [[ -f $LAB_DIR/anchor.sh ]] || echo "$ANCHOR_SCRIPT" >"$LAB_DIR/anchor.sh"
     setsid ip netns exec "$NS_PREFIX$h" \
         unshare --mount --uts --pid --fork --mount-proc --propagation private \
