@@ -104,3 +104,126 @@ fn sigterm_and_sighup_give_the_terminal_back() {
         terminal_is_sane(&tty);
     }
 }
+
+/// Types `text` one key at a time (tmux would read some words as key names).
+fn type_text(tty: &Tty, text: &str) {
+    for c in text.chars() {
+        tty.keys(&[&c.to_string()]);
+    }
+}
+
+/// The demo site's directory, made under `tmp` (the console's TMPDIR).
+fn demo_dir(tmp: &std::path::Path) -> std::path::PathBuf {
+    let dirs: Vec<_> = std::fs::read_dir(tmp)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("vigie-demo-"))
+        })
+        .collect();
+    assert_eq!(
+        dirs.len(),
+        1,
+        "one demo directory in {}: {dirs:?}",
+        tmp.display()
+    );
+    dirs[0].clone()
+}
+
+#[test]
+fn a_drill_started_from_the_demos_drp_screen_runs_in_its_sandboxes() {
+    const ORDER: &str = "DEMO42";
+    let state_home = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let command = format!(
+        "XDG_STATE_HOME={} TMPDIR={} {} demo",
+        state_home.path().display(),
+        tmp.path().display(),
+        env!("CARGO_BIN_EXE_vigie")
+    );
+    let tty = Tty::start("demo-drill", 120, 40, &command);
+    tty.wait_for("the demo's overview", Duration::from_secs(30), |s| {
+        host_line(s, "drp").is_some()
+    });
+    let demo = demo_dir(tmp.path());
+    let drp = demo.join("hosts/drp");
+    tty.keys(&["4"]);
+    // The policy's runbooks, resolved: the drill's copy goes to a scratch place in drp's
+    // sandbox, from the backup server holding the newest backup.
+    let screen = tty.wait_for("the drill's start offered", Duration::from_secs(30), |s| {
+        s.contains("s starts it here")
+    });
+    assert!(screen.contains("Runbook ▸activate  return"), "{screen}");
+    assert!(screen.contains("Mode ▸DRILL"), "{screen}");
+    assert!(
+        screen.contains(&format!(
+            "{}/var/tmp/vigie-drill/activate/2/",
+            drp.display()
+        )),
+        "{screen}"
+    );
+    tty.keys(&["s"]);
+    tty.wait_for("the start form", Duration::from_secs(5), |s| {
+        s.contains("order reference of the customer:") && s.contains("TO drp (dc2)")
+    });
+    type_text(&tty, ORDER);
+    tty.keys(&["Enter"]);
+    tty.wait_for("the host-name stage", Duration::from_secs(5), |s| {
+        s.contains("type drp")
+    });
+    type_text(&tty, "drp");
+    tty.keys(&["Enter"]);
+    tty.wait_for(
+        "the confirm step's question",
+        Duration::from_secs(30),
+        |s| s.contains("A step needs an answer") && s.contains("order reference"),
+    );
+    // Stopped at the confirm step, the run holds the lock: in drp's sandbox.
+    let lock = drp.join("var/lib/vigie/lock");
+    let owner = std::fs::read_to_string(lock.join("owner"))
+        .unwrap_or_else(|e| panic!("no lock in drp's sandbox ({e}):\n{}", tty.screen()));
+    assert!(owner.starts_with("vigie-lock 1"), "{owner}");
+    type_text(&tty, ORDER);
+    tty.keys(&["Enter"]);
+    let screen = tty.wait_for("the run ended", Duration::from_secs(60), |s| {
+        s.lines()
+            .any(|l| l.starts_with(" DONE ") || l.starts_with(" FAILED "))
+    });
+    assert!(
+        screen.lines().any(|l| l.starts_with(" DONE ")),
+        "the drill ends DONE:\n{screen}"
+    );
+    assert!(
+        screen.contains("ACTIVATE · DRILL · order DEMO42"),
+        "{screen}"
+    );
+    assert!(screen.contains("✔  2 copy"), "the copy is done:\n{screen}");
+    assert!(screen.contains("ticket DEMO-1001 created"), "{screen}");
+    // The copy landed in the scratch place, the lock is released, the journal is the demo's.
+    let scratch: Vec<_> = std::fs::read_dir(drp.join("var/tmp/vigie-drill/activate/2"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        scratch.len() == 1 && scratch[0].starts_with("files-"),
+        "{scratch:?}"
+    );
+    assert!(!lock.exists(), "the lock is released");
+    let journal = std::fs::read_to_string(demo.join("state/journal.jsonl")).unwrap();
+    let last = journal.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("\"run_ended\"") && last.contains("\"DONE\""),
+        "{last}"
+    );
+    tty.keys(&["q"]);
+    terminal_is_sane(&tty);
+    // Nothing in the operator's state directory, and the demo's directory is gone with it.
+    assert!(
+        !state_home.path().join("vigie/demo/journal.jsonl").exists(),
+        "the demo wrote the operator's journal"
+    );
+    assert!(!demo.exists(), "{} is left behind", demo.display());
+}

@@ -860,3 +860,6 @@ async fn dropping_the_site_leaves_nothing_behind() {
     assert!(faults.active().is_empty());
     drop(pool);
 }
+
+#[path = "demo_site/drp.rs"]
+mod drp;

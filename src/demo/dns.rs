@@ -1,19 +1,26 @@
-//! The demo site's DNS resolver for `[dnsbl]`: a small UDP responder on 127.0.0.1 that
-//! serves the blocklist zones the demo configures, as a site's own rbldnsd mirror of them
-//! would (Spamhaus and SpamCop let big users rsync their zones).
+//! The demo site's DNS server on 127.0.0.1, one port over UDP and TCP, serving two things:
 //!
-//! RFC 5782's rules: a listed address answers A 127.0.0.x with a TXT reason; any other
-//! answers NXDOMAIN with the zone's SOA. Every zone lists its test entry, 127.0.0.2, and
-//! nothing else: the demo's public addresses are clean. Names outside the zones are REFUSED,
-//! as a resolver that is nobody's open resolver says.
+//! - the blocklist zones the demo configures in `[dnsbl]`, as a site's own rbldnsd mirror of
+//!   them would (Spamhaus and SpamCop let big users rsync their zones). RFC 5782's rules: a
+//!   listed address answers A 127.0.0.x with a TXT reason; any other answers NXDOMAIN with the
+//!   zone's SOA. Every zone lists its test entry, 127.0.0.2, and nothing else: the demo's
+//!   public addresses are clean;
+//! - the site's own zone (`[dns]`, see [`dns_zone`](super::dns_zone)): the shop's record, read
+//!   by a drill's DNS step, switched by an activation's signed RFC 2136 update.
+//!
+//! Names outside these zones are REFUSED, as a server that is nobody's open resolver says.
 
+use super::dns_zone::Zone;
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::{A, SOA, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use std::io;
 use std::net::Ipv4Addr;
 use std::str::FromStr;
-use tokio::net::UdpSocket;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
 /// The zones served, as `[dnsbl] zones` names them.
 pub(crate) const ZONES: [&str; 2] = ["zen.spamhaus.org", "bl.spamcop.net"];
@@ -21,34 +28,98 @@ pub(crate) const ZONES: [&str; 2] = ["zen.spamhaus.org", "bl.spamcop.net"];
 /// RFC 5782 §5: the entry every IPv4 blocklist lists, for clients to test against.
 const TEST_ENTRY: &str = "2.0.0.127";
 
-/// Bind 127.0.0.1 on an ephemeral port; the returned future answers until it is dropped.
-pub(crate) async fn start() -> io::Result<(u16, impl Future<Output = ()> + Send + 'static)> {
-    let socket = UdpSocket::bind(("127.0.0.1", 0)).await?;
-    let port = socket.local_addr()?.port();
-    Ok((port, serve(socket)))
+/// A TCP client that sends nothing is dropped after this.
+const TCP_IDLE: Duration = Duration::from_secs(30);
+
+/// Bind 127.0.0.1 on an ephemeral port, UDP and TCP alike; the returned future answers until
+/// it is dropped.
+pub(crate) async fn start(
+    zone: Arc<Zone>,
+) -> io::Result<(u16, impl Future<Output = ()> + Send + 'static)> {
+    // The UDP port picked by the kernel may be taken over TCP: try a few.
+    let mut last = None;
+    for _ in 0..20 {
+        let socket = UdpSocket::bind(("127.0.0.1", 0)).await?;
+        let port = socket.local_addr()?.port();
+        match TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(tcp) => {
+                let serving = async move {
+                    tokio::join!(serve_udp(socket, zone.clone()), serve_tcp(tcp, zone));
+                };
+                return Ok((port, serving));
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::other("no port free for UDP and TCP alike")))
 }
 
-async fn serve(socket: UdpSocket) {
+async fn serve_udp(socket: UdpSocket, zone: Arc<Zone>) {
     let mut buf = vec![0u8; 4096];
     loop {
         let Ok((n, from)) = socket.recv_from(&mut buf).await else {
             continue;
         };
-        if let Some(reply) = answer(buf.get(..n).unwrap_or_default()) {
+        if let Some(reply) = answer(buf.get(..n).unwrap_or_default(), &zone) {
             let _ = socket.send_to(&reply, from).await;
         }
     }
+}
+
+async fn serve_tcp(listener: TcpListener, zone: Arc<Zone>) {
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        tokio::spawn(serve_stream(tcp, zone.clone()));
+    }
+}
+
+/// RFC 7766: messages framed by their 2-byte length, several on one connection.
+async fn serve_stream(mut tcp: TcpStream, zone: Arc<Zone>) {
+    loop {
+        let mut head = [0u8; 2];
+        match tokio::time::timeout(TCP_IDLE, tcp.read_exact(&mut head)).await {
+            Ok(Ok(_)) => {}
+            _ => return,
+        }
+        let mut body = vec![0u8; usize::from(u16::from_be_bytes(head))];
+        if tcp.read_exact(&mut body).await.is_err() {
+            return;
+        }
+        let Some(reply) = answer(&body, &zone) else {
+            return;
+        };
+        let Ok(len) = u16::try_from(reply.len()) else {
+            return;
+        };
+        let mut framed = len.to_be_bytes().to_vec();
+        framed.extend_from_slice(&reply);
+        if tcp.write_all(&framed).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn name(s: &str) -> Option<Name> {
     Name::from_str(s).ok()
 }
 
-/// The answer to one query datagram; `None` for what is not a query (dropped, as servers do).
-pub(crate) fn answer(raw: &[u8]) -> Option<Vec<u8>> {
+/// The answer to one message; `None` for what is not a request (dropped, as servers do).
+pub(crate) fn answer(raw: &[u8], zone: &Zone) -> Option<Vec<u8>> {
     let query = Message::from_vec(raw).ok()?;
     if query.metadata.message_type != MessageType::Query {
         return None;
+    }
+    if query.metadata.op_code == OpCode::Update {
+        return zone.update(raw, &query, unix_now());
     }
     let mut reply = Message::response(query.metadata.id, query.metadata.op_code);
     reply.metadata.recursion_desired = query.metadata.recursion_desired;
@@ -60,6 +131,11 @@ pub(crate) fn answer(raw: &[u8]) -> Option<Vec<u8>> {
     reply.add_query(q.clone());
     if query.metadata.op_code != OpCode::Query {
         reply.metadata.response_code = ResponseCode::NotImp;
+        return reply.to_vec().ok();
+    }
+    if zone.holds(q.name()) {
+        reply.metadata.recursion_available = false;
+        zone.query(q, &mut reply);
         return reply.to_vec().ok();
     }
     let qname = q.name().to_lowercase();
@@ -121,9 +197,13 @@ mod tests {
     use super::*;
     use crate::checks::State;
 
+    fn zone() -> Arc<Zone> {
+        Arc::new(Zone::new(Ipv4Addr::new(203, 0, 113, 11), vec![7; 32]).unwrap())
+    }
+
     #[tokio::test]
     async fn the_crates_own_lookups_find_only_the_test_entry_listed() {
-        let (port, serving) = start().await.unwrap();
+        let (port, serving) = start(zone()).await.unwrap();
         let task = tokio::spawn(serving);
         let server: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
         let resolver = crate::dnsbl::resolver(server).unwrap();
@@ -155,16 +235,17 @@ mod tests {
             Name::from_str("www.example.org.").unwrap(),
             RecordType::A,
         ));
-        let r = Message::from_vec(&answer(&q.to_vec().unwrap()).unwrap()).unwrap();
+        let zone = zone();
+        let r = Message::from_vec(&answer(&q.to_vec().unwrap(), &zone).unwrap()).unwrap();
         assert_eq!(r.metadata.response_code, ResponseCode::Refused);
         assert_eq!(r.metadata.id, q.metadata.id);
-        assert!(answer(b"\x00\x01garbage").is_none());
+        assert!(answer(b"\x00\x01garbage", &zone).is_none());
     }
 
     proptest::proptest! {
         #[test]
         fn never_panics(raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
-            let _ = answer(&raw);
+            let _ = answer(&raw, &zone());
         }
     }
 }

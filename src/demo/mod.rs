@@ -10,7 +10,15 @@
 //! machine's. Their host keys are in a temporary known_hosts, and the console reaches them
 //! with the same client code and configuration loader as a real site, through the bastion.
 //! The site's URL test reaches the shop on a small web server of the demo, and its blocklists
-//! are looked up through the demo's own DNS resolver, both on 127.0.0.1.
+//! are looked up through the demo's own DNS server, both on 127.0.0.1.
+//!
+//! The site has the policy's DRP runbooks (`drp.rs`): a run copies the newest
+//! backup with real rsync between the sandboxes (the hosts reach each other with OpenSSH's
+//! ssh through `[drp] transfer_ssh`), switches the site's record on the demo's DNS server
+//! (RFC 2136, TSIG), after which the web server serves the host the record points at, and
+//! opens tickets on the demo's ticket system. Its journal ([`DemoSite::journal`]) and lock
+//! ([`DemoSite::lock_dir`]) stay in the site's directory, and the sandboxes make no
+//! directory outside it.
 //!
 //! [`Faults`] inject failures (prod goes dark, a disk fills, its web tier stops, the
 //! replication link breaks) so a newcomer can watch the console react. Dropping the
@@ -18,6 +26,8 @@
 
 mod apps;
 mod dns;
+mod dns_zone;
+mod drp;
 mod faults;
 mod gate;
 mod hosts;
@@ -26,9 +36,11 @@ mod procs;
 mod sandbox;
 mod server;
 mod smart;
+mod tickets;
 mod web;
 
 pub use faults::{Fault, Faults};
+pub use tickets::DemoTicket;
 
 use crate::config::Config;
 use anyhow::{Context, anyhow};
@@ -51,12 +63,18 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
+/// What the demo's runbooks leave out, in one line, for a console to show on its DRP screen.
+pub const DRP_NOTE: &str =
+    "demo: no database import (its PostgreSQL is a stand-in); copies, DNS and tickets are real";
+
 /// The SSH user the demo's configuration names (the servers accept any user with the key).
 const USER: &str = "demo";
 /// The running demo site. See the [module documentation](self).
 pub struct DemoSite {
     config: Config,
     faults: Faults,
+    zone: Arc<dns_zone::Zone>,
+    desk: Arc<tickets::Desk>,
     parts: Parts,
 }
 
@@ -350,24 +368,68 @@ impl DemoSite {
                 .ok_or_else(|| anyhow!("no demo host {name}"))
         };
 
-        // The shop's web site (prod's nginx seen from outside) and the blocklists' resolver.
         let prod = host_of(PRODUCTION)?;
-        let (web, serving) = web::start(prod.gate.clone(), prod.sandbox.srv.join("www"))
+        let ports: Vec<u16> = hosts.iter().map(|h| h.port).collect();
+        // The DRP's side: how hosts reach each other, the DNS key, the ticket token.
+        let named: Vec<(&str, u16)> = hosts.iter().map(|h| (h.spec.name, h.port)).collect();
+        let transfer = drp::transfer_script(
+            tools.ssh.as_deref(),
+            &identity,
+            &known_hosts_path,
+            USER,
+            &named,
+        )?;
+        let files = drp::write_files(&root, &transfer)?;
+        let public = prod
+            .spec
+            .public_address
+            .and_then(|a| a.parse().ok())
+            .ok_or_else(|| anyhow!("production has no public IPv4 address"))?;
+        let zone = Arc::new(
+            dns_zone::Zone::new(public, files.secret.clone())
+                .ok_or_else(|| anyhow!("cannot make the demo's DNS zone"))?,
+        );
+        let (dns_port, resolving) = dns::start(zone.clone())
+            .await
+            .context("cannot start the demo's DNS server on 127.0.0.1")?;
+        parts.tasks.push(tokio::spawn(resolving));
+        let (desk, receiving) = tickets::start(files.token_text.clone())
+            .await
+            .context("cannot start the demo's ticket system on 127.0.0.1")?;
+        parts.tasks.push(tokio::spawn(receiving));
+        // The shop's web site: the nginx of the host the site's record points at.
+        let drp_host = host_of("drp")?;
+        let drp_public: std::net::Ipv4Addr = drp_host
+            .spec
+            .public_address
+            .and_then(|a| a.parse().ok())
+            .ok_or_else(|| anyhow!("the DRP server has no public IPv4 address"))?;
+        let route: web::Route = {
+            let zone = zone.clone();
+            Arc::new(move || zone.addresses().contains(&drp_public))
+        };
+        let backend = |h: &Host| web::Backend {
+            gate: h.gate.clone(),
+            srv: h.sandbox.srv.clone(),
+        };
+        let (web, serving) = web::start(backend(prod), backend(drp_host), route)
             .await
             .context("cannot start the demo's web site on 127.0.0.1")?;
         parts.tasks.push(tokio::spawn(serving));
-        let (dns_port, resolving) = dns::start()
-            .await
-            .context("cannot start the demo's DNS resolver on 127.0.0.1")?;
-        parts.tasks.push(tokio::spawn(resolving));
 
-        let ports: Vec<u16> = hosts.iter().map(|h| h.port).collect();
         let backup_a = host_of("backup-a")?.sandbox.srv.clone();
         let backup_b = host_of("backup-b")?.sandbox.srv.clone();
         let config_path = root.join("vigie-demo.toml");
         let mut text = config_text(&identity, &known_hosts_path, &ports)?;
         text.push_str(&datasets_text(&backup_a, &backup_b)?);
         text.push_str(&site_checks_text(web.port(), dns_port));
+        text.push_str(&drp::config_text(
+            &files,
+            &prod.sandbox.dir,
+            &drp_host.sandbox.dir,
+            dns_port,
+            desk.port(),
+        )?);
         std::fs::write(&config_path, text)?;
         let config = crate::config::load(&config_path)
             .map_err(|e| anyhow!("the demo site's own configuration is invalid: {e}"))?;
@@ -433,6 +495,8 @@ impl DemoSite {
         Ok(DemoSite {
             config,
             faults,
+            zone,
+            desk,
             parts,
         })
     }
@@ -456,6 +520,29 @@ impl DemoSite {
             .as_ref()
             .map(|d| d.path())
             .unwrap_or_else(|| Path::new(""))
+    }
+
+    /// The journal of the demo's DRP runs: in the site's directory, gone with it, never the
+    /// operator's state directory (the console and any engine on the demo must use it).
+    pub fn journal(&self) -> crate::drp::journal::Journal {
+        crate::drp::journal::Journal::at(drp::journal_path(self.dir()))
+    }
+
+    /// The DRP lock's directory on the demo's DRP server (its sandbox's `var/lib/vigie`), for
+    /// [`crate::drp::engine::Engine::lock_dir`]: never this machine's /var/lib/vigie.
+    pub fn lock_dir(&self) -> String {
+        drp::lock_dir(self.dir()).to_string_lossy().into_owned()
+    }
+
+    /// The tickets the demo's ticket system received, oldest first.
+    pub fn tickets(&self) -> Vec<DemoTicket> {
+        self.desk.tickets()
+    }
+
+    /// The addresses the site's record (`www.demo.test`) holds on the demo's DNS server:
+    /// production's until an activation switches it.
+    pub fn site_addresses(&self) -> Vec<std::net::Ipv4Addr> {
+        self.zone.addresses()
     }
 
     /// The sandbox of a demo host (its HOME and working directory).

@@ -4,7 +4,7 @@
 //! Services are started and stopped by one dedicated thread that lives as long as the site.
 //! Each process is a copy of cat(1) reading a pipe whose other end only the console holds,
 //! named as the process it stands for (`nginx`, `postgres`, `demo-web`) and showing its
-//! command line as argv[0]. When the console ends, however it ends (SIGKILL included), the
+//! command line as `argv[0]`. When the console ends, however it ends (SIGKILL included), the
 //! kernel closes that end and cat exits at the end of its input: none is left behind. A
 //! running service has a pid file,
 //! `<sandbox>/run/<service>.pid` (its processes, the first one first), which the shims read:

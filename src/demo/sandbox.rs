@@ -52,6 +52,9 @@ pub(crate) struct Tools {
     pub df: PathBuf,
     pub uname: PathBuf,
     pub ps: PathBuf,
+    pub mkdir: PathBuf,
+    /// OpenSSH's client, for the DRP's host-to-host transfers (`[drp] transfer_ssh`).
+    pub ssh: Option<PathBuf>,
     /// Optional: only what the shims do not answer goes to them.
     pub curl: Option<PathBuf>,
     pub ip: Option<PathBuf>,
@@ -80,6 +83,8 @@ impl Tools {
             df: need("df")?,
             uname: need("uname")?,
             ps: need("ps")?,
+            mkdir: need("mkdir")?,
+            ssh: find("ssh"),
             curl: find("curl"),
             ip: find("ip"),
             runuser: find("runuser"),
@@ -210,6 +215,7 @@ pub(crate) fn build(root: &Path, spec: &HostSpec, tools: &Tools, t0: u64) -> io:
     };
     let shim = |name: &str, text: String| write_file(&sandbox.bin.join(name), &text, 0o755);
     shim("df", df_shim(spec, &sandbox, tools)?)?;
+    shim("mkdir", mkdir_shim(spec, root, tools)?)?;
     shim("uname", uname_shim(spec, tools)?)?;
     shim("smartctl", smartctl_shim(&spec.disk))?;
     let flag = cut_flag(root);
@@ -282,6 +288,44 @@ fn df_shim(spec: &HostSpec, sb: &Sandbox, tools: &Tools) -> io::Result<String> {
         ));
     }
     Ok(s)
+}
+
+/// Directories are made only inside the demo's directory: nothing a demo host runs (a DRP
+/// step, the DRP lock, a detached job) creates anything elsewhere on this machine, even when
+/// a path would lead there (an absolute path outside, a `..`).
+fn mkdir_shim(spec: &HostSpec, root: &Path, tools: &Tools) -> io::Result<String> {
+    const BODY: &str = r#"_inside() {
+    case /$1/ in */../*) return 1 ;; esac
+    case $1 in /*) _p=$1 ;; *) _p=$(pwd)/$1 ;; esac
+    case $_p/ in "$_root"/*) return 0 ;; esac
+    return 1
+}
+_opts=1 _skip=
+for _a; do
+    if [ -n "$_skip" ]; then _skip=; continue; fi
+    if [ -n "$_opts" ]; then
+        case $_a in
+        --) _opts=; continue ;;
+        -m | --mode | -Z | --context) _skip=1; continue ;;
+        -*) continue ;;
+        esac
+    fi
+    if ! _inside "$_a"; then
+        printf 'mkdir: %s: outside the vigie demo'\''s directory (%s): refused\n' "$_a" "$_root" >&2
+        exit 1
+    fi
+done
+"#;
+    Ok(format!(
+        "#!/bin/sh\n\
+         # vigie demo: mkdir on demo host {name}, only inside the demo's directory.\n\
+         _root={root}\n\
+         {BODY}\
+         exec {mkdir} \"$@\"\n",
+        name = spec.name,
+        root = sh_quote(path_str(root)?),
+        mkdir = sh_quote(path_str(&tools.mkdir)?),
+    ))
 }
 
 fn uname_shim(spec: &HostSpec, tools: &Tools) -> io::Result<String> {

@@ -1,10 +1,12 @@
 //! The demo shop's web site, as the site's `[[urls]]` test reaches it: a small HTTP/1.1
-//! server on 127.0.0.1 serving production's document root (`srv/www` of prod's sandbox), in
-//! nginx's words.
+//! server on 127.0.0.1 serving, in nginx's words, the document root (`srv/www`) of the host
+//! the site's DNS record points at: production's, or the DRP server's once a DRP activation
+//! switched the record (the demo's DNS server says which).
 //!
-//! It stands for prod's nginx seen from outside, so it follows prod's faults: while nginx is
-//! stopped nothing listens on its port (the connection is refused), and while prod is dark
-//! its connections go through prod's gate (accepted by the kernel, then silence).
+//! It stands for that host's nginx seen from outside, so it follows its faults: while prod's
+//! nginx is stopped nothing listens on its port (the connection is refused), and while prod is
+//! dark its connections go through prod's gate (accepted by the kernel, then silence). A host
+//! in maintenance (`srv/MAINTENANCE`, the demo's fencing) answers 503.
 
 use super::gate::{Gate, GatedStream, Mode};
 use std::io;
@@ -38,10 +40,25 @@ impl Web {
     }
 }
 
-/// Bind 127.0.0.1 on an ephemeral port; the returned future serves until the site stops.
+/// A host that can serve the shop: its gate and its data volume (`www`, `MAINTENANCE`).
+#[derive(Clone)]
+pub(crate) struct Backend {
+    pub gate: Arc<Gate>,
+    pub srv: PathBuf,
+}
+
+/// Which host the site's record points at: `true` for the DRP server.
+pub(crate) type Route = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// How often a closed or open port looks again at where the record points.
+const ROUTE_EVERY: Duration = Duration::from_millis(250);
+
+/// Bind 127.0.0.1 on an ephemeral port; the returned future serves until the site stops
+/// (prod's gate closes).
 pub(crate) async fn start(
-    gate: Arc<Gate>,
-    docroot: PathBuf,
+    prod: Backend,
+    drp: Backend,
+    on_drp: Route,
 ) -> io::Result<(Arc<Web>, impl Future<Output = ()> + Send + 'static)> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let port = listener.local_addr()?.port();
@@ -50,27 +67,31 @@ pub(crate) async fn start(
         port,
         listening: tx,
     });
-    Ok((web, serve(listener, port, rx, gate, docroot)))
+    Ok((web, serve(listener, port, rx, prod, drp, on_drp)))
 }
 
 async fn serve(
     listener: TcpListener,
     port: u16,
     mut listening: watch::Receiver<bool>,
-    gate: Arc<Gate>,
-    docroot: PathBuf,
+    prod: Backend,
+    drp: Backend,
+    on_drp: Route,
 ) {
-    let docroot = Arc::new(docroot);
+    // prod's nginx listens, or the record points at the DRP server (whose nginx always does).
+    let open = |nginx: bool| nginx || on_drp();
     let mut listener = Some(listener);
     loop {
-        if gate.mode() == Mode::Closed {
+        if prod.gate.mode() == Mode::Closed {
             return;
         }
-        if !*listening.borrow_and_update() {
-            // Stopped: the socket is closed, connections are refused until nginx starts.
+        if !open(*listening.borrow_and_update()) {
+            // Stopped: the socket is closed, connections are refused until nginx starts or
+            // the record moves.
             listener = None;
-            if listening.changed().await.is_err() {
-                return;
+            tokio::select! {
+                changed = listening.changed() => if changed.is_err() { return },
+                _ = tokio::time::sleep(ROUTE_EVERY) => {}
             }
             continue;
         }
@@ -86,20 +107,31 @@ async fn serve(
                 }
             },
         };
+        let mut look = tokio::time::interval(ROUTE_EVERY);
         loop {
             tokio::select! {
                 accepted = l.accept() => {
                     if let Ok((tcp, _)) = accepted {
+                        if !open(*listening.borrow()) {
+                            // Closed since the last look: as if the port had been.
+                            break;
+                        }
                         let _ = tcp.set_nodelay(true);
-                        let stream = GatedStream::new(tcp, &gate);
-                        tokio::spawn(answer(stream, docroot.clone()));
+                        let host = if on_drp() { &drp } else { &prod };
+                        let stream = GatedStream::new(tcp, &host.gate);
+                        tokio::spawn(answer(stream, Arc::new(host.srv.clone())));
                     }
                 }
                 changed = listening.changed() => {
                     if changed.is_err() {
                         return;
                     }
-                    if !*listening.borrow() {
+                    if !open(*listening.borrow()) {
+                        break;
+                    }
+                }
+                _ = look.tick() => {
+                    if prod.gate.mode() == Mode::Closed || !open(*listening.borrow()) {
                         break;
                     }
                 }
@@ -110,7 +142,7 @@ async fn serve(
 }
 
 /// Read one request head and answer it; the connection closes after the answer.
-async fn answer<S>(mut stream: S, docroot: Arc<PathBuf>)
+async fn answer<S>(mut stream: S, srv: Arc<PathBuf>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
@@ -131,7 +163,7 @@ where
     })
     .await;
     let reply = match read {
-        Ok(Ok(true)) => respond(&head, &docroot),
+        Ok(Ok(true)) => respond(&head, &srv),
         Ok(Ok(false)) => error(400, "Bad Request", false),
         _ => return,
     };
@@ -139,8 +171,8 @@ where
     let _ = stream.shutdown().await;
 }
 
-/// The answer to a request head.
-fn respond(head: &[u8], docroot: &Path) -> Vec<u8> {
+/// The answer to a request head, from the host whose data volume is `srv`.
+fn respond(head: &[u8], srv: &Path) -> Vec<u8> {
     let text = String::from_utf8_lossy(head);
     let mut words = text.lines().next().unwrap_or("").split_whitespace();
     let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
@@ -148,6 +180,10 @@ fn respond(head: &[u8], docroot: &Path) -> Vec<u8> {
     if method != "GET" && !head_only {
         return error(405, "Not Allowed", false);
     }
+    if srv.join("MAINTENANCE").exists() {
+        return error(503, "Service Temporarily Unavailable", head_only);
+    }
+    let docroot = srv.join("www");
     let path = target.split(['?', '#']).next().unwrap_or("/");
     let file = match path {
         "/" | "/index.html" => Some(("index.html", "text/html")),
@@ -197,12 +233,58 @@ mod tests {
         Ok(out)
     }
 
+    /// A host's data volume with its web root holding `page`.
+    fn srv(dir: &Path, page: &str) -> PathBuf {
+        std::fs::create_dir_all(dir.join("www")).unwrap();
+        std::fs::write(dir.join("www/index.html"), page).unwrap();
+        dir.to_path_buf()
+    }
+
+    async fn refused(port: u16) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            match get(port, "/").await {
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => break,
+                other => {
+                    assert!(tokio::time::Instant::now() < deadline, "{other:?}");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+    }
+
+    async fn answers(port: u16, what: &str) -> String {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            if let Ok(Ok(page)) =
+                tokio::time::timeout(Duration::from_millis(300), get(port, "/")).await
+                && page.contains(what)
+            {
+                return page;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "no {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     #[tokio::test]
     async fn serves_the_shop_stops_and_starts_again_on_its_port() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("index.html"), "<h1>Welcome</h1>\n").unwrap();
-        let gate = Gate::new();
-        let (web, serving) = start(gate.clone(), dir.path().to_path_buf()).await.unwrap();
+        let prod = Backend {
+            gate: Gate::new(),
+            srv: srv(&dir.path().join("prod"), "<h1>Welcome</h1>\n"),
+        };
+        let drp = Backend {
+            gate: Gate::new(),
+            srv: srv(&dir.path().join("drp"), "<h1>Welcome, DRP</h1>\n"),
+        };
+        let gate = prod.gate.clone();
+        let switched = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let route: Route = {
+            let s = switched.clone();
+            Arc::new(move || s.load(std::sync::atomic::Ordering::Relaxed))
+        };
+        let (web, serving) = start(prod.clone(), drp, route).await.unwrap();
         let task = tokio::spawn(serving);
         let page = get(web.port(), "/").await.unwrap();
         assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
@@ -213,30 +295,32 @@ mod tests {
             missing.starts_with("HTTP/1.1 404 Not Found\r\n"),
             "{missing}"
         );
+        // Fenced: maintenance.
+        std::fs::write(prod.srv.join("MAINTENANCE"), "").unwrap();
+        let page = get(web.port(), "/").await.unwrap();
+        assert!(
+            page.starts_with("HTTP/1.1 503 Service Temporarily Unavailable\r\n"),
+            "{page}"
+        );
+        std::fs::remove_file(prod.srv.join("MAINTENANCE")).unwrap();
 
         // nginx stops: refused (not a hang).
         web.set_listening(false);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-        loop {
-            match get(web.port(), "/").await {
-                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => break,
-                other => {
-                    assert!(tokio::time::Instant::now() < deadline, "{other:?}");
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            }
-        }
+        refused(web.port()).await;
+        // The record moves to the DRP server: its nginx answers on the shop's address.
+        switched.store(true, std::sync::atomic::Ordering::Relaxed);
+        answers(web.port(), "Welcome, DRP").await;
+        switched.store(false, std::sync::atomic::Ordering::Relaxed);
+        refused(web.port()).await;
         web.set_listening(true);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-        while get(web.port(), "/").await.is_err() {
-            assert!(tokio::time::Instant::now() < deadline, "not back");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        answers(web.port(), "<h1>Welcome</h1>").await;
 
-        // prod dark: the connection is accepted, nothing is said.
+        // prod dark: the connection is accepted, nothing is said; unless the record moved.
         gate.set(Mode::Frozen);
         let hung = tokio::time::timeout(Duration::from_millis(300), get(web.port(), "/")).await;
         assert!(hung.is_err(), "a frozen host answers nothing");
+        switched.store(true, std::sync::atomic::Ordering::Relaxed);
+        answers(web.port(), "Welcome, DRP").await;
         gate.set(Mode::Closed);
         web.set_listening(false);
         tokio::time::timeout(Duration::from_secs(2), task)
@@ -248,15 +332,15 @@ mod tests {
     #[test]
     fn methods_and_heads() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("index.html"), "x").unwrap();
-        let r = String::from_utf8(respond(b"HEAD / HTTP/1.1\r\n\r\n", dir.path())).unwrap();
+        let srv = srv(dir.path(), "x");
+        let r = String::from_utf8(respond(b"HEAD / HTTP/1.1\r\n\r\n", &srv)).unwrap();
         assert!(
             r.starts_with("HTTP/1.1 200 OK\r\n") && r.ends_with("\r\n\r\n"),
             "{r}"
         );
-        let r = String::from_utf8(respond(b"POST / HTTP/1.1\r\n\r\n", dir.path())).unwrap();
+        let r = String::from_utf8(respond(b"POST / HTTP/1.1\r\n\r\n", &srv)).unwrap();
         assert!(r.starts_with("HTTP/1.1 405 Not Allowed\r\n"), "{r}");
-        let r = String::from_utf8(respond(b"\xff\xfe", dir.path())).unwrap();
+        let r = String::from_utf8(respond(b"\xff\xfe", &srv)).unwrap();
         assert!(r.starts_with("HTTP/1.1 405"), "{r}");
     }
 }
