@@ -37,7 +37,8 @@ fn datasets_resolve_with_their_defaults() {
                 name: "userdb".into(),
                 max_loss: 2 * H,
                 restore: Some(Restore::Postgresql {
-                    database: "app".into()
+                    database: "app".into(),
+                    port: None,
                 }),
                 copies: vec![
                     // Default days (all), format (files), grace (a quarter of 2 h).
@@ -138,7 +139,8 @@ fn the_example_has_the_datasets_of_the_spec() {
     assert_eq!(
         c.dataset("userdb").unwrap().restore,
         Some(Restore::Postgresql {
-            database: "app".into()
+            database: "app".into(),
+            port: None,
         })
     );
 }
@@ -222,7 +224,7 @@ fn dataset_restore() {
             (
                 59,
                 47,
-                "unknown field `user`, expected `kind` or `database`",
+                "unknown field `user`, expected one of `kind`, `database`, `port`",
             ),
         ],
     );

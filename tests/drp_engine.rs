@@ -367,7 +367,7 @@ async fn activate_in_an_emergency_then_return_planned() {
     );
 
     // The newest backup's files are on the DRP, the ticket arrived, DNS answers the DRP.
-    let page = lab.sh("drp", "cat /srv/www/files-b/index.html");
+    let page = lab.sh("drp", "cat /srv/www/index.html");
     assert_eq!(page, "page from backup-b\n");
     assert!(lab.sh("drp", "cat /srv/drp-active").len() > 5);
     let sent = bodies(&posts);
@@ -401,7 +401,7 @@ async fn activate_in_an_emergency_then_return_planned() {
     }
     let copy = j.iter().rfind(|e| e["step"] == 2).unwrap();
     assert_eq!(copy["verification"], "second dry run: no change");
-    assert_eq!(copy["source"]["host"], "backup-b");
+    assert_eq!(copy["backup"]["host"], "backup-b");
     assert!(
         j.iter()
             .any(|e| e["step"] == 2 && e["preview"]["files"].as_u64() == Some(2)),
@@ -436,7 +436,7 @@ async fn activate_in_an_emergency_then_return_planned() {
 
     // The DRP period: a file written on the DRP must come back; production holding newer
     // data than the DRP is refused (after fencing, before copying).
-    lab.sh("drp", "echo order-42 > /srv/www/files-b/new-order.html");
+    lab.sh("drp", "echo order-42 > /srv/www/new-order.html");
     lab.sh(
         "prod",
         &format!(
@@ -475,7 +475,7 @@ async fn activate_in_an_emergency_then_return_planned() {
         "the fence (step 0) first: {t}"
     );
     assert_eq!(
-        lab.sh("prod", "cat /srv/www/files-b/new-order.html"),
+        lab.sh("prod", "cat /srv/www/new-order.html"),
         "order-42\n"
     );
     assert_eq!(
@@ -531,7 +531,7 @@ async fn a_drill_touches_neither_production_nor_the_dns() {
     assert_eq!(
         lab.sh(
             "drp",
-            "cat /var/tmp/vigie-drill/activate/2/files-b/index.html"
+            "cat /var/tmp/vigie-drill/activate/2/index.html"
         ),
         "page from backup-b\n"
     );
@@ -812,7 +812,7 @@ async fn a_run_killed_during_its_copy_is_resumed_without_running_anything_twice(
     // Same final state as an uninterrupted run; the copy ran once, the ticket was posted once.
     let size = lab.sh(
         "drp",
-        "stat -c %s /var/tmp/vigie-engine-test/www/files-b/big.bin",
+        "stat -c %s /var/tmp/vigie-engine-test/www/big.bin",
     );
     assert_eq!(size.trim(), "150000000");
     let jobs = lab.sh("drp", &format!("ls -d {JOBS}/drp/{run}/2-*-copy | wc -l"));

@@ -65,8 +65,15 @@ pub struct Copy {
 /// How a DRP step restores a dataset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Restore {
-    Postgresql { database: String },
-    Mysql { database: String },
+    /// `port`: the PostgreSQL server's port on the host restored on, when not the default
+    /// (its unix socket is used either way).
+    Postgresql {
+        database: String,
+        port: Option<u16>,
+    },
+    Mysql {
+        database: String,
+    },
     Files,
 }
 

@@ -6,7 +6,9 @@
 //! in one does not hide the mistakes in the others.
 
 use super::error::Problems;
-use super::fields::{UniqueNames, choice, duration_value, host_ref, id_word, table_in, word};
+use super::fields::{
+    UniqueNames, choice, duration_value, host_ref, id_word, integer, table_in, word,
+};
 use super::raw::{RawCopy, RawDataset, RawRestore};
 use super::values::Loose;
 use crate::backup::model::{BackupFormat, Copy, Dataset, Days, Restore};
@@ -142,7 +144,7 @@ fn no_copies(dataset: &str) -> String {
     )
 }
 
-/// `restore = { kind = "…", database = "…" }`; `None` when wrong (reported).
+/// `restore = { kind = "…", database = "…", port = N }`; `None` when wrong (reported).
 fn check_restore(v: Spanned<DeValue>, dataset: &str, p: &mut Problems) -> Option<Restore> {
     if !v.get_ref().is_table() {
         p.at(
@@ -163,7 +165,9 @@ fn check_restore(v: Spanned<DeValue>, dataset: &str, p: &mut Problems) -> Option
     {
         return None;
     }
-    match (RESTORE_KINDS[kind], raw.database) {
+    // Reported with the other mistakes of the table, not instead of them.
+    let port = restore_port(&raw.port, RESTORE_KINDS[kind], p);
+    let restore = match (RESTORE_KINDS[kind], raw.database) {
         ("files", None) => Some(Restore::Files),
         ("files", Some(db)) => {
             p.at(
@@ -188,7 +192,47 @@ fn check_restore(v: Spanned<DeValue>, dataset: &str, p: &mut Problems) -> Option
         }),
         (_, Some(db)) => Some(Restore::Postgresql {
             database: db.into_inner(),
+            port: port.unwrap_or_default(),
         }),
+    };
+    port.ok().and(restore)
+}
+
+/// The `port` of a `restore` of kind `kind` (a dataset's or a db_import step's): `Ok(None)`
+/// when not given, `Err(())` when wrong (reported where it is written).
+pub(super) fn restore_port(
+    v: &Option<Spanned<Loose>>,
+    kind: &str,
+    p: &mut Problems,
+) -> Result<Option<u16>, ()> {
+    let Some(v) = v else { return Ok(None) };
+    match kind {
+        "postgresql" => integer(v, "port", (1, 65535), "a port number from 1 to 65535", p)
+            .and_then(|n| u16::try_from(n).ok())
+            .map(Some)
+            .ok_or(()),
+        "mysql" => {
+            // db_import.sh runs the mysql client on the target through the server's unix
+            // socket, where a TCP port means nothing (and TCP would lose unix_socket
+            // authentication).
+            p.at(
+                v.span(),
+                "`port` is only for restore kind `postgresql`: the MySQL import connects \
+                 through the server's unix socket as the SSH user (unix_socket authentication \
+                 or ~/.my.cnf), where a port does not apply; for another server, give its \
+                 socket in that user's ~/.my.cnf ([client] socket = …)",
+            );
+            Err(())
+        }
+        _ => {
+            p.at(
+                v.span(),
+                format!(
+                    "`port` is only for restore kind `postgresql`: kind `{kind}` has no server"
+                ),
+            );
+            Err(())
+        }
     }
 }
 

@@ -102,6 +102,56 @@ fn restore_kinds() {
     );
     assert_eq!(restore("{ kind = \"files\" }"), Some(Restore::Files));
     assert_eq!(
+        restore("{ kind = \"postgresql\", database = \"app\", port = 5433 }"),
+        Some(Restore::Postgresql {
+            database: "app".into(),
+            port: Some(5433),
+        })
+    );
+    assert_eq!(
+        restore("{ kind = \"postgresql\", database = \"app\" }"),
+        Some(Restore::Postgresql {
+            database: "app".into(),
+            port: None,
+        })
+    );
+    for (r, want) in [
+        (
+            "{ kind = \"postgresql\", database = \"app\", port = 70000 }",
+            "16:59: `port` = 70000 is out of range: expected a port number from 1 to 65535",
+        ),
+        (
+            "{ kind = \"postgresql\", database = \"app\", port = -1 }",
+            "16:59: `port` = -1 is out of range: expected a port number from 1 to 65535",
+        ),
+        (
+            "{ kind = \"postgresql\", database = \"app\", port = 54.5 }",
+            "16:59: `port`: expected a port number from 1 to 65535, found float 54.5",
+        ),
+        (
+            "{ kind = \"mysql\", database = \"app\", port = 3307 }",
+            "16:54: `port` is only for restore kind `postgresql`: the MySQL import connects \
+             through the server's unix socket as the SSH user (unix_socket authentication or \
+             ~/.my.cnf), where a port does not apply; for another server, give its socket in \
+             that user's ~/.my.cnf ([client] socket = …)",
+        ),
+        (
+            "{ kind = \"files\", port = 1 }",
+            "16:36: `port` is only for restore kind `postgresql`: kind `files` has no server",
+        ),
+    ] {
+        assert_eq!(errors(&with(r), &ssh), vec![want], "{r}");
+    }
+    // Still a closed table: an unknown key is named.
+    let e = errors(
+        &with("{ kind = \"postgresql\", database = \"app\", socket = \"/run\" }"),
+        &ssh,
+    );
+    assert!(
+        e.len() == 1 && e[0].contains("unknown field `socket`"),
+        "{e:?}"
+    );
+    assert_eq!(
         errors(&with("{ database = \"app\" }"), &ssh),
         vec![
             "16:11: missing field `kind` in `restore` of dataset `d`: expected one of \

@@ -101,12 +101,13 @@ pub struct RawDataset {
     pub copies: Option<IgnoredAny>,
 }
 
-/// `restore = { kind = "…", database = "…" }` of a dataset.
+/// `restore = { kind = "…", database = "…", port = N }` of a dataset (and of a db_import step).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRestore {
     pub kind: Spanned<Loose>,
     pub database: Option<Spanned<String>>,
+    pub port: Option<Spanned<Loose>>,
 }
 
 /// One `[[datasets.copies]]` entry.

@@ -2,6 +2,7 @@
 //! on them, datasets, check ids — or hold placeholders, checked and located.
 
 use super::super::apps::{REPLICATION_KINDS, SERVICES};
+use super::super::datasets::restore_port;
 use super::super::error::Problems;
 use super::super::fields::{choice, list, word};
 use super::super::jumps::closest;
@@ -241,10 +242,12 @@ pub(super) fn db_restore(
             }
             Some(d) => word(d, "database name", p).then(|| d.get_ref().clone()),
         };
+        let port = kind.map(|k| restore_port(&r.get_ref().0.port, kinds[k], p));
         let kind = [DbKind::Postgresql, DbKind::Mysql][kind?];
         return Some(DbRestore {
             kind,
             database: database?,
+            port: port?.ok()?,
         });
     }
     let at = raw.from.as_ref().map_or(raw.kind.span(), Spanned::span);
@@ -260,13 +263,15 @@ pub(super) fn db_restore(
         }
     };
     match &dataset.restore {
-        Some(Restore::Postgresql { database }) => Some(DbRestore {
+        Some(Restore::Postgresql { database, port }) => Some(DbRestore {
             kind: DbKind::Postgresql,
             database: database.clone(),
+            port: *port,
         }),
         Some(Restore::Mysql { database }) => Some(DbRestore {
             kind: DbKind::Mysql,
             database: database.clone(),
+            port: None,
         }),
         other => {
             let has = match other {

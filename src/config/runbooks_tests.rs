@@ -174,7 +174,8 @@ fn the_policys_runbooks_load_with_their_defaults() {
             to: "drp".into(),
             restore: DbRestore {
                 kind: DbKind::Postgresql,
-                database: "app".into()
+                database: "app".into(),
+                port: None,
             },
             verify: "select count(*) from users".into(),
             drill_database: "app_drill".into(),
@@ -425,6 +426,75 @@ fn db_import_restores_a_database() {
     assert!(matches!(&c.runbooks.get("a").unwrap().steps[0].kind,
         StepKind::DbImport { restore, drill_database, .. }
         if restore.kind == DbKind::Mysql && drill_database == "shop_drill"));
+}
+
+#[test]
+fn an_import_may_name_the_port_of_its_postgresql_server() {
+    let step = |restore: &str| {
+        format!(
+            "[[runbooks.a.steps]]\nkind = \"db_import\"\ntitle = \"t\"\nfrom = \"drp:/r/app.dump\"\n\
+             to = \"prod\"\nverify = \"select 1\"\nrestore = {restore}\n"
+        )
+    };
+    let restore_of = |c: &crate::config::Config| match &c.runbooks.get("a").unwrap().steps[0].kind {
+        StepKind::DbImport { restore, .. } => restore.clone(),
+        other => panic!("{other:?}"),
+    };
+    let c = load(&step(
+        "{ kind = \"postgresql\", database = \"app\", port = 5433 }",
+    ));
+    assert_eq!(
+        restore_of(&c),
+        DbRestore {
+            kind: DbKind::Postgresql,
+            database: "app".into(),
+            port: Some(5433),
+        }
+    );
+    // The dataset's port comes with its restore.
+    let with_port = BASE.replace(
+        "restore = { kind = \"postgresql\", database = \"app\" }",
+        "restore = { kind = \"postgresql\", database = \"app\", port = 6432 }",
+    );
+    let c = ok(
+        &format!(
+            "{with_port}[[runbooks.a.steps]]\nkind = \"db_import\"\ntitle = \"t\"\n\
+             from = \"newest:userdb\"\nto = \"drp\"\nverify = \"select 1\"\n"
+        ),
+        &FakeSsh::default(),
+    );
+    assert_eq!(restore_of(&c).port, Some(6432));
+    // Out of range, not a number, MySQL's, an unknown key: each located at its value.
+    for (restore, col, gist) in [
+        (
+            "{ kind = \"postgresql\", database = \"app\", port = 0 }",
+            59,
+            "`port` = 0 is out of range: expected a port number from 1 to 65535",
+        ),
+        (
+            "{ kind = \"postgresql\", database = \"app\", port = 65536 }",
+            59,
+            "`port` = 65536 is out of range",
+        ),
+        (
+            "{ kind = \"postgresql\", database = \"app\", port = \"5433\" }",
+            59,
+            "`port`: expected a port number from 1 to 65535, found string \"5433\"",
+        ),
+        (
+            "{ kind = \"mysql\", database = \"app\", port = 3307 }",
+            54,
+            "`port` is only for restore kind `postgresql`: the MySQL import connects through \
+             the server's unix socket",
+        ),
+        (
+            "{ kind = \"postgresql\", database = \"app\", host = \"db1\" }",
+            52,
+            "unknown field `host`, expected one of `kind`, `database`, `port`",
+        ),
+    ] {
+        one(&step(restore), 7, col, gist);
+    }
 }
 
 #[test]

@@ -6,8 +6,9 @@
 //! running db_import.sh: it
 //! 1. fetches the dump from the backup server over `[drp] transfer_ssh` (rsync, else ssh
 //!    cat) into `WORK_DIR/RUN/DATABASE/`, and checks its sha256 against the original's;
-//! 2. reads the capture time from a pg_dump archive's own header (`pg_restore -l`: "Archive
-//!    created at", when the dump started), else takes the plan's ([`super::model::BackupPick`]);
+//! 2. reads when a pg_dump archive's dump started from its own header (the dumping machine's
+//!    wall clock, no zone: db_import_clock.rs decides the zone, bounded by the dump file's
+//!    date), else takes the plan's capture time ([`super::model::BackupPick`]);
 //! 3. restores into `DB_vigie_RUN` (PostgreSQL: `pg_restore -f - | psql --single-transaction`,
 //!    or psql for plain / gzip'd SQL; MySQL: `mysql < dump`), and marks it complete;
 //! 4. runs the verify query there, read-only, and keeps its answer in the mark;
@@ -25,9 +26,14 @@
 //! mark. A drill restores into its `*_drill` database (dropping a previous drill's), verifies,
 //! and never switches.
 //!
+//! In a `return` run, the engine first compares the dump's capture time with the newest change
+//! of the live database on the target ([`not_newer_step`], db_import_guard.rs): it refuses to
+//! replace data newer than its source (SPEC §6).
+//!
 //! The clients: PostgreSQL's run as the `postgres` user when Vigie's SSH user is root (peer
 //! authentication, the default on Debian and RHEL), through the default socket (and
-//! [`ImportSpec::with_port`]); MySQL's as the SSH user (unix_socket or `~/.my.cnf`).
+//! [`ImportSpec::with_port`], which [`ImportSpec::from_plan`] applies from the restore's
+//! `port`); MySQL's as the SSH user (unix_socket or `~/.my.cnf`: no port).
 //! Database roles must exist on the target (a dump refers to them; pg_dump does not hold
 //! them). A pg_dump archive's database-level settings (ICU locale, `ALTER DATABASE … SET`,
 //! grants on the database) are not carried: owner, encoding and locale are taken from the
@@ -84,6 +90,7 @@ pub struct ImportSpec {
     captured_hint: Option<jiff::Timestamp>,
     port: Option<u16>,
     work_dir: String,
+    site_zone: Option<String>,
 }
 
 impl ImportSpec {
@@ -158,6 +165,7 @@ impl ImportSpec {
             captured_hint,
             port: None,
             work_dir: WORK_DIR.to_string(),
+            site_zone: None,
             from,
         })
     }
@@ -186,7 +194,16 @@ impl ImportSpec {
             what: format!("step {}", step.number),
             why: format!("its source {from_spec} is not resolved"),
         })?;
-        ImportSpec::new(
+        if let (DbKind::Mysql, Some(_)) = (restore.kind, restore.port) {
+            // The configuration refuses it: a plan journaled by another version might not.
+            return Err(ImportError::Refused {
+                what: format!("step {}", step.number),
+                why: "a port is for PostgreSQL only: the MySQL import connects through the \
+                      server's unix socket"
+                    .into(),
+            });
+        }
+        let spec = ImportSpec::new(
             HostPath {
                 host: from.host.name.clone(),
                 path: from.path.clone(),
@@ -198,13 +215,31 @@ impl ImportSpec {
             transfer_ssh,
             mode == Mode::Drill,
             from.backup.as_ref().map(|b| b.captured_at),
-        )
+        )?;
+        Ok(match restore.port {
+            Some(p) => spec.with_port(p),
+            None => spec,
+        })
     }
 
     /// PostgreSQL's port on the target, when not the default.
     pub fn with_port(mut self, port: u16) -> ImportSpec {
         self.port = Some(port);
         self
+    }
+
+    /// The site's time zone (`[site] timezone`, the plan's `timezone`): the first zone a
+    /// pg_dump archive's wall clock is read in (see db_import_clock.rs). Without it, only
+    /// the hosts' zones and UTC are tried.
+    pub fn with_site_zone(mut self, zone: &str) -> ImportSpec {
+        let zone = zone.trim();
+        self.site_zone = (!zone.is_empty()).then(|| zone.to_string());
+        self
+    }
+
+    /// The site's time zone, when given ([`ImportSpec::with_site_zone`]).
+    pub fn site_zone(&self) -> Option<&str> {
+        self.site_zone.as_deref()
     }
 
     /// Where the dump is fetched to on the target (default [`WORK_DIR`]).
@@ -289,6 +324,13 @@ impl ImportSpec {
                 self.from.path, self.from.host
             ));
         }
+        let pg_port = self.port.map(|p| format!(" -p {p}")).unwrap_or_default();
+        if let (DbKind::Postgresql, Some(p)) = (self.kind, self.port) {
+            out.push(format!(
+                "{on}: the PostgreSQL server on port {p} (through its unix socket: every psql \
+                 and the switch run with -p {p})"
+            ));
+        }
         let (create, restore, verify) = match self.kind {
             DbKind::Postgresql => (
                 if self.drill {
@@ -303,12 +345,17 @@ impl ImportSpec {
                 },
                 format!(
                     "pg_restore -f - {file} | runuser -u postgres -- psql --single-transaction \
-                     -v ON_ERROR_STOP=1 -d {target}{} (plain or gzip'd SQL: psql alone); the \
-                     capture time is read with pg_restore -l",
-                    self.port.map(|p| format!(" -p {p}")).unwrap_or_default()
+                     -v ON_ERROR_STOP=1 -d {target}{pg_port} (plain or gzip'd SQL: psql \
+                     alone); the dump's start is read from the archive's header: its wall \
+                     clock read in {}the hosts' zones or UTC, the latest the dump file's date \
+                     allows",
+                    self.site_zone
+                        .as_deref()
+                        .map(|z| format!("{z}, "))
+                        .unwrap_or_default()
                 ),
                 format!(
-                    "psql -d {target} -c {} (read-only; the answer is journaled)",
+                    "psql{pg_port} -d {target} -c {} (read-only; the answer is journaled)",
                     shell_word(&self.verify)
                 ),
             ),
@@ -471,7 +518,22 @@ pub use run::{ImportProgress, ImportResult, check_answer, poll, postcondition, p
 #[path = "db_import_parse.rs"]
 mod parse;
 pub use parse::{
-    CaptureSource, ImportLog, ImportPhase, MARKER, Mark, human_line, parse_log, parse_mark, unhex,
+    CaptureSource, ImportLog, ImportPhase, MARKER, Mark, capture_line, human_line, parse_log,
+    parse_mark, unhex,
+};
+
+#[path = "db_import_clock.rs"]
+mod clock;
+pub use clock::{
+    ArchiveFacts, ArchiveTime, ClockCapture, MTIME_SLACK_S, archive_time, parse_header, parse_wall,
+    read_capture,
+};
+
+#[path = "db_import_guard.rs"]
+mod guard;
+pub use guard::{
+    Capture, CaptureBy, Evidence, LiveReading, SourceReading, capture, decide, not_newer,
+    not_newer_step, parse_live, parse_source, script as guard_script,
 };
 
 #[cfg(test)]

@@ -49,6 +49,13 @@ show() {
     return 0
 }
 hex() { od -An -v -tx1 | tr -d ' \n'; }
+# zone: this host's time zone by name (what localtime() uses when TZ is not set), or nothing.
+zone() {
+    _z=$(readlink /etc/localtime 2>/dev/null)
+    case $_z in *zoneinfo/*) _z=${_z#*zoneinfo/} ;; *) _z= ;; esac
+    [ -z "$_z" ] && [ -r /etc/timezone ] && read -r _z </etc/timezone
+    case $_z in '' | *[!A-Za-z0-9/_+-]*) ;; *) printf '%s\n' "$_z" ;; esac
+}
 pause() { sleep 0.2 2>/dev/null || sleep 1; }
 
 ident() {
@@ -194,8 +201,9 @@ pg_restore_into() {
     show "$_log"
 }
 
-pg_mark() { # DB: marks a complete restore (state restored)
-    _c="vigie-import run=$VI_RUN state=restored captured_at=$CAP captured_by=$CAPBY sha256=$SUM "
+pg_mark() { # DB: marks a complete restore (state restored), with what the archive said
+    _c="vigie-import run=$VI_RUN state=restored captured_at=$CAP captured_by=$CAPBY sha256=$SUM \
+clock=${CLOCK:--} header=${HDR:--} mtime=${MTIME:--} zones=${ZONES:--} "
     sql postgres -v x="$1" -v c="$_c" >"$VI_WORK/mark.log" 2>&1 <<'EOF' || { show "$VI_WORK/mark.log"; fail "cannot mark $1"; }
 COMMENT ON DATABASE :"x" IS :'c';
 EOF
@@ -541,21 +549,39 @@ ours-*)
         fi
     fi
 
-    # The capture time: pg_dump's own header (when the dump started), else the plan's.
-    CAP='' CAPBY=''
+    # The capture time. A pg_dump archive's header holds when the dump started as the dumping
+    # machine's wall clock, without its zone (db_import_clock.rs decides it): what is said here
+    # is its first bytes, what pg_restore prints of them under TZ=UTC0, the dump file's date
+    # on its own host (the dump started before the file was last written; a fetched copy is
+    # dated by the fetch) and the zones of that host and this one. The plan's capture time is
+    # the fallback, and the only one for any other dump.
+    CAP='' CAPBY='' CLOCK='' HDR='' MTIME='' ZONES=''
     if [ "$FMT" = custom ]; then
         _l=$(TZ=UTC0 pg_restore -l "$F" 2>"$VI_WORK/list.log") ||
             { show "$VI_WORK/list.log"; fail "$F is not a readable pg_dump archive"; }
-        _a=$(printf '%s\n' "$_l" | sed -n 's/^; *Archive created at \([0-9-]*\) \([0-9:]*\) UTC$/\1T\2Z/p' | head -n 1)
+        _a=$(printf '%s\n' "$_l" | sed -n 's/^; *Archive created at \([0-9-]*\) \([0-9:]*\) UTC$/\1T\2/p' | head -n 1)
         case $_a in
-        [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z) CAP=$_a CAPBY=archive ;;
+        [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]) CLOCK=$_a ;;
         esac
-        printf '%s\n' "$_l" | sed -n -e 's/^; *\(Archive created at .*\)$/VIGIE_IMPORT archive \1/p' \
-            -e 's/^; *\(dbname: .*\)$/VIGIE_IMPORT archive \1/p' -e 's/^; *\(Dumped .*\)$/VIGIE_IMPORT archive \1/p'
+        HDR=$(head -c 128 "$F" | hex)
+        case $HDR in *[!0-9a-f]*) HDR= ;; esac
+        printf '%s\n' "$_l" | sed -n -e 's/^; *\(dbname: .*\)$/VIGIE_IMPORT archive \1/p' \
+            -e 's/^; *\(Dumped .*\)$/VIGIE_IMPORT archive \1/p'
+        if [ -z "$VI_SRC_HOST" ]; then
+            _o=$(find "$F" -maxdepth 0 -printf 'mtime %T@\n' 2>/dev/null </dev/null)
+        else
+            _o=$($VI_SSH "$VI_SRC_HOST" "find $VI_SRC_Q -maxdepth 0 -printf 'mtime %T@\n'; echo zone \$(readlink /etc/localtime)" </dev/null 2>/dev/null)
+        fi
+        MTIME=$(printf '%s\n' "$_o" | sed -n 's/^mtime \([0-9][0-9]*\)\(\.[0-9]*\)\{0,1\}$/\1/p' | head -n 1)
+        for _z in "$(printf '%s\n' "$_o" | sed -n 's/^zone .*zoneinfo\///p' | head -n 1)" "$(zone)"; do
+            case $_z in '' | *[!A-Za-z0-9/_+-]*) continue ;; esac
+            case ",$ZONES," in *",$_z,"*) ;; *) ZONES=${ZONES:+$ZONES,}$_z ;; esac
+        done
+        say "capture clock=${CLOCK:--} header=${HDR:--} mtime=${MTIME:--} zones=${ZONES:--}"
     fi
-    [ -z "$CAP" ] && [ -n "$VI_HINT" ] && CAP=$VI_HINT CAPBY=backup
+    [ -n "$VI_HINT" ] && CAP=$VI_HINT CAPBY=backup
     [ -z "$CAP" ] && CAP=- CAPBY=unknown
-    say "captured_at $CAP $CAPBY"
+    [ "$FMT" = custom ] || say "captured_at $CAP $CAPBY"
 
     # ---- restoring
     say "phase restoring"

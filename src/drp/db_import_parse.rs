@@ -6,6 +6,7 @@
 //! by the script, so a dump or a database value can never pass for one of them. What the
 //! final result says comes from the mark, read back from the database at the end.
 
+use super::clock::{ArchiveFacts, ClockCapture};
 use crate::probe::parse::clean;
 use serde::{Deserialize, Serialize};
 
@@ -51,7 +52,8 @@ impl ImportPhase {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CaptureSource {
-    /// The pg_dump archive's own header ("Archive created at", when the dump started).
+    /// The pg_dump archive's own header (when the dump started: its wall clock, read in the
+    /// zone db_import_clock.rs decides).
     Archive,
     /// The backup as the plan read it on its server (the dataset's capture time).
     Backup,
@@ -79,7 +81,9 @@ impl CaptureSource {
 
 /// The mark an import leaves on the database it restored (PostgreSQL: its comment; MySQL:
 /// its table `vigie_import`): "vigie-import run=R state=S captured_at=T captured_by=B
-/// sha256=H", then, once verified, a line "verify: " and the verify query's answer.
+/// sha256=H", for a pg_dump archive followed by what its header said ("clock=… header=…
+/// mtime=… zones=…", see [`ArchiveFacts`]: then `captured_at` is only the plan's, the
+/// fallback), then, once verified, a line "verify: " and the verify query's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mark {
     pub run: String,
@@ -90,6 +94,8 @@ pub struct Mark {
     pub sha256: Option<String>,
     /// The verify query's answer (sanitised, at most 2000 bytes as stored).
     pub verify: Option<String>,
+    /// What a pg_dump archive's header said (its capture time is decided from it).
+    pub archive: Option<ArchiveFacts>,
 }
 
 impl Mark {
@@ -129,6 +135,7 @@ pub fn parse_mark(text: &str) -> Option<Mark> {
             .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
             .map(str::to_ascii_lowercase),
         verify,
+        archive: ArchiveFacts::parse(fields),
     })
 }
 
@@ -161,6 +168,10 @@ pub struct ImportLog {
     pub format: Option<String>,
     pub captured_at: Option<jiff::Timestamp>,
     pub captured_by: Option<CaptureSource>,
+    /// What a pg_dump archive's header said (the `capture` line), and where in `lines` the
+    /// capture time decided from it goes ([`capture_line`]).
+    pub archive: Option<ArchiveFacts>,
+    pub archive_line: Option<usize>,
     /// The verify query's answer, line by line (at most 20 lines).
     pub verify: Vec<String>,
     /// What it restored into, or switched (the live name).
@@ -214,6 +225,10 @@ pub fn parse_log(text: &str) -> ImportLog {
                     it.next()
                         .map_or(CaptureSource::Unknown, CaptureSource::parse),
                 );
+            }
+            "capture" => {
+                log.archive = ArchiveFacts::parse(value);
+                log.archive_line = Some(log.lines.len());
             }
             "verify" if log.verify.len() < 20 => log.verify.push(clean(value, 500)),
             "database" => log.database = Some(clean(value, 100)),
@@ -279,7 +294,25 @@ pub fn human_line(line: &str) -> Option<String> {
         "verify" => format!("verify: {value}"),
         "note" => value,
         "error" => format!("error: {value}"),
-        "database" | "previous" | "mark" | "live" | "new" => return None,
+        // The capture time decided from an archive takes its place (see `archive_line`).
+        "database" | "previous" | "mark" | "live" | "new" | "capture" => return None,
         _ => format!("{word} {value}"),
     })
+}
+
+/// The operator's line for a capture time decided from an archive's header.
+pub fn capture_line(c: &ClockCapture) -> String {
+    let at = |t: &jiff::Timestamp| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string();
+    clean(
+        &match (&c.at, c.by) {
+            (Some(t), CaptureSource::Archive) => format!("data captured at {}: {}", at(t), c.note),
+            (Some(t), _) => format!(
+                "data captured at {} (as the backup server lists it): {}",
+                at(t),
+                c.note
+            ),
+            (None, _) => format!("the capture time of the data is not known: {}", c.note),
+        },
+        600,
+    )
 }

@@ -1,7 +1,7 @@
 //! Running an import (see the parent module): its detached job, the progress read from the
 //! job's output, and the postcondition read from the database's mark.
 
-use super::parse::{CaptureSource, ImportLog, ImportPhase, parse_log};
+use super::parse::{CaptureSource, ImportLog, ImportPhase, capture_line, parse_log};
 use super::{CHECK_FIRST_BYTE, CHECK_TOTAL, ImportError, ImportSpec, JOB_PHASE};
 use crate::drp::job::{self, JobId, JobState, JobStatus, Launch};
 use crate::ssh::Pool;
@@ -15,6 +15,12 @@ pub struct ImportResult {
     /// When the imported data was captured: the data an activation loses is everything after.
     pub captured_at: Option<jiff::Timestamp>,
     pub captured_by: CaptureSource,
+    /// How a pg_dump archive's capture time was read: "the archive's wall clock 2026-11-28
+    /// 23:00:00 read in Europe/Paris (standard time, as its header says); in UTC it would be
+    /// after the dump file was written (…)", or why the plan's was taken instead. `None`: no
+    /// archive header (the plan's capture time, or none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub captured_note: Option<String>,
     /// The database now holding the import: the live name (in a drill, the drill database).
     pub database: String,
     /// The previous live database, kept under this name (`None`: there was none, or a drill).
@@ -120,7 +126,13 @@ pub fn progress(
     let log = parse_log(&text);
     let new_from = usize::try_from(offset).unwrap_or(usize::MAX).min(end);
     let fresh = String::from_utf8_lossy(data.get(new_from..end).unwrap_or_default()).into_owned();
-    let lines = parse_log(&fresh).lines;
+    let fresh = parse_log(&fresh);
+    let mut lines = fresh.lines;
+    // The capture time an archive's header gives depends on the site's zone: decided here.
+    if let (Some(i), Some(facts)) = (fresh.archive_line, &fresh.archive) {
+        let c = facts.capture(spec.site_zone(), spec.captured_hint);
+        lines.insert(i.min(lines.len()), capture_line(&c));
+    }
     let result = match st.state {
         JobState::Exited { rc: 0 } if log.phase == Some(ImportPhase::Done) => {
             result_of(spec, run_id, &log)
@@ -159,10 +171,22 @@ fn result_of(spec: &ImportSpec, run_id: &str, log: &ImportLog) -> Option<ImportR
     if database != spec.database {
         return None;
     }
+    // With an archive's header, the mark's capture time is only the plan's (the fallback).
+    let (captured_at, captured_by, captured_note) = match &mark.archive {
+        Some(facts) => {
+            let hint = mark
+                .captured_at
+                .filter(|_| mark.captured_by == CaptureSource::Backup);
+            let c = facts.capture(spec.site_zone(), hint);
+            (c.at, c.by, Some(c.note))
+        }
+        None => (mark.captured_at, mark.captured_by, None),
+    };
     Some(ImportResult {
         verify_output: mark.verify.clone().unwrap_or_default(),
-        captured_at: mark.captured_at,
-        captured_by: mark.captured_by,
+        captured_at,
+        captured_by,
+        captured_note,
         database,
         previous: if spec.drill {
             None

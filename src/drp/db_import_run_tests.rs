@@ -121,6 +121,7 @@ fn a_finished_postgresql_import_gives_its_result() {
             verify_output: "1000".into(),
             captured_at: Some(ts("2026-11-29T03:12:13Z")),
             captured_by: CaptureSource::Archive,
+            captured_note: None,
             database: "app".into(),
             previous: Some("app_before_20261129t031500z_fx01".into()),
             sha256: Some("24285ad0b4fd6c81416059f2341e8cac9a8f65b376dc73b65cde81c271541fb8".into()),
@@ -378,9 +379,9 @@ proptest::proptest! {
     }
 
     #[test]
-    fn shaped_logs_never_panic(s in "(VIGIE_IMPORT (phase|fetch|fetched|format|captured_at|verify|database|previous|mark|live|error|note|archive|restored)( [a-f0-9TZ:. -]{0,20}){0,3}\n){0,12}") {
+    fn shaped_logs_never_panic(s in "(VIGIE_IMPORT (phase|fetch|fetched|format|captured_at|capture|verify|database|previous|mark|live|error|note|archive|restored)( (clock=|header=|mtime=|zones=)?[a-f0-9TZ:./ -]{0,20}){0,4}\n){0,12}") {
         let log = parse_log(&s);
-        let spec = pg_spec(false);
+        let spec = pg_spec(false).with_site_zone("Europe/Paris");
         for rc in [0, 1] {
             let p = progress(&spec, RUN1, &exited(rc), s.as_bytes(), 7);
             proptest::prop_assert!(p.next_offset <= s.len() as u64);
@@ -400,4 +401,95 @@ proptest::proptest! {
         }
         proptest::prop_assert_ne!(new, before);
     }
+}
+
+/// A real import of a dump taken in Paris, on hosts in UTC (tests/fixtures/pg_dump_clock): its
+/// header's wall clock 01:55:43, started at 00:55:43Z, its file dated 00:59:43Z (the plan's
+/// capture time too).
+const PG_IMPORT_PARIS: &str =
+    include_str!("../../tests/fixtures/pg_dump_clock/lab_import_paris.out");
+const RUN_PARIS: &str = "20261129T055546Z-d913";
+
+fn paris_spec() -> ImportSpec {
+    ImportSpec::new(
+        hp("backup-a", "/var/backups/userdb/app-paris.dump"),
+        "drp",
+        DbKind::Postgresql,
+        "app",
+        "select count(*) from users",
+        "ssh -F /etc/vigie/transfer_ssh_config",
+        false,
+        Some(ts("2026-11-29T00:59:43Z")),
+    )
+    .unwrap()
+    .with_port(5433)
+}
+
+#[test]
+fn a_dump_taken_in_paris_is_read_in_the_sites_zone() {
+    let spec = paris_spec().with_site_zone("Europe/Paris");
+    let p = progress(&spec, RUN_PARIS, &exited(0), PG_IMPORT_PARIS.as_bytes(), 0);
+    let r = p.result.clone().expect("a result");
+    let note = "the archive's wall clock 2026-11-29 01:55:43 read in Europe/Paris (standard \
+                time, as its header says); in Etc/UTC it would be after the dump file was \
+                written (2026-11-29 00:59:43 UTC)";
+    assert_eq!(
+        (r.captured_at, r.captured_by, r.captured_note.as_deref()),
+        (
+            Some(ts("2026-11-29T00:55:43Z")),
+            CaptureSource::Archive,
+            Some(note)
+        )
+    );
+    // The operator reads it where the script said what it read.
+    let at = p
+        .lines
+        .iter()
+        .position(|l| l.starts_with("data captured at "))
+        .expect("the capture line");
+    assert_eq!(
+        p.lines[at],
+        format!("data captured at 2026-11-29 00:55:43 UTC: {note}")
+    );
+    assert_eq!(p.lines[at + 1], "Restoring");
+    assert!(!p.lines.iter().any(|l| l.contains("capture clock=")));
+    // The postcondition reads the same from the mark alone.
+    let mark = PG_IMPORT_PARIS
+        .lines()
+        .find(|l| l.starts_with("VIGIE_IMPORT mark "))
+        .unwrap();
+    let check = format!(
+        "VIGIE_IMPORT live ours-verified\nVIGIE_IMPORT new absent\nVIGIE_IMPORT database \
+         app\nVIGIE_IMPORT previous app_before_20261129t055546z_d913\n{mark}\n"
+    );
+    assert_eq!(check_answer(&spec, RUN_PARIS, &check), Ok(Some(r.clone())));
+    let m = parse_log(&check).mark.unwrap();
+    assert_eq!(
+        (m.captured_at, m.captured_by),
+        (Some(ts("2026-11-29T00:59:43Z")), CaptureSource::Backup),
+        "the mark keeps the plan's time as the fallback"
+    );
+
+    // Without the site's zone (hosts in UTC only): the wall clock read as UTC would be after
+    // the file, so the plan's time is used, and why is said.
+    let p = progress(
+        &paris_spec(),
+        RUN_PARIS,
+        &exited(0),
+        PG_IMPORT_PARIS.as_bytes(),
+        0,
+    );
+    let r = p.result.expect("a result");
+    assert_eq!(
+        (r.captured_at, r.captured_by),
+        (Some(ts("2026-11-29T00:59:43Z")), CaptureSource::Backup)
+    );
+    assert_eq!(
+        r.captured_note.as_deref(),
+        Some(
+            "the archive's wall clock 2026-11-29 01:55:43 would be after the dump file was \
+             written (2026-11-29 00:59:43 UTC) in every zone tried (Etc/UTC): the backup's \
+             capture time is used"
+        )
+    );
 }

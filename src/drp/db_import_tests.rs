@@ -195,6 +195,7 @@ fn a_plan_step_becomes_an_import_with_the_backups_capture_time() {
             restore: DbRestore {
                 kind: DbKind::Postgresql,
                 database: "app_drill".into(),
+                port: None,
             },
             verify: "select count(*) from users".into(),
         },

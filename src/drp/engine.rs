@@ -11,8 +11,8 @@
 //!
 //! A step that fails ends the run (FAILED, lock released): after the cause is fixed, a new run
 //! re-does what is not done (copies and DNS switches are idempotent). A run stopped at a
-//! confirm step, or by a step whose outcome is unknown, or by a crash, is not ended: it keeps
-//! its lock and `resume` goes on.
+//! confirm step, or by the operator between two steps ([`StopSignal`]), or by a step whose
+//! outcome is unknown, or by a crash, is not ended: it keeps its lock and `resume` goes on.
 
 use super::journal::{self, Event, Journal, Operator, RunState, StepState};
 use super::lock::{DrpLock, LockOwner, LockStatus};
@@ -34,8 +34,11 @@ mod remote;
 mod resume;
 #[path = "engine_steps.rs"]
 mod steps;
+#[path = "engine_stop.rs"]
+mod stop;
 
 pub use resume::StatusReport;
+pub use stop::StopSignal;
 
 /// What the operator asks for: `vigie drp run RUNBOOK --mode M --order REF --confirm HOST
 /// [--ack N=TEXT]… [--reason TEXT]`, or the DRP screen's form.
@@ -98,8 +101,8 @@ pub enum RunUpdate {
 pub enum Outcome {
     /// Every step done or skipped. Exit 0.
     Done,
-    /// A step failed (the run is ended), or its outcome is unknown (the run is resumable).
-    /// Exit 1.
+    /// A step failed (the run is ended), or its outcome is unknown, or the operator stopped
+    /// the run between two steps ([`StopSignal`]): the run is resumable then. Exit 1.
     Failed { step: Option<usize>, why: String },
     /// A guard refused; nothing was done. Exit 2.
     Refused(String),
@@ -138,6 +141,8 @@ pub struct Engine {
     read_only: bool,
     lock_dir: Option<String>,
     operator: Operator,
+    /// Asked by the console to stop between two steps ("stop after this step").
+    stop: StopSignal,
 }
 
 impl Engine {
@@ -149,7 +154,15 @@ impl Engine {
             read_only: false,
             lock_dir: None,
             operator: Operator::from_env(),
+            stop: StopSignal::new(),
         }
+    }
+
+    /// The signal through which the run (or resume) is asked to stop once its current step
+    /// has finished: checked between steps only, a step is never interrupted.
+    pub fn stop_signal(mut self, stop: StopSignal) -> Engine {
+        self.stop = stop;
+        self
     }
 
     /// `--read-only`: every action is refused before connecting.
@@ -184,8 +197,10 @@ impl Engine {
     }
 
     /// The plan of `runbook` in `mode`, from fresh backup readings, with each step's preview
-    /// and, in planned mode, the fencing step when `[drp] fence` is configured. Touches
-    /// nothing: reads the backup servers only (no lock, no journal).
+    /// and the fencing step where a run would have it ([`fences`]): in planned mode, and in
+    /// emergency mode when production answers now (asked here, as the run asks it). Touches
+    /// nothing: reads the backup servers and asks production whether it answers (no lock, no
+    /// journal).
     pub async fn plan(
         &self,
         runbook: &str,
@@ -193,15 +208,25 @@ impl Engine {
         tx: Option<&Updates>,
     ) -> Result<Plan, Outcome> {
         let mut plan = self.resolve(runbook, mode, tx).await?;
-        if mode == Mode::Planned
-            && let Some(fence) = self.config.drp.as_ref().and_then(|d| d.fence.as_deref())
+        let answer = match (mode, self.config.drp.as_ref()) {
+            // Only an emergency's fencing depends on the answer.
+            (Mode::Emergency, Some(drp)) => {
+                match remote::answers(&self.pool, &drp.production).await {
+                    Ok(()) => guards::ProductionAnswer::Answers,
+                    Err(why) => guards::ProductionAnswer::Silent(why),
+                }
+            }
+            _ => guards::ProductionAnswer::NotAsked,
+        };
+        if add_fence(&self.config, &mut plan, &answer)
+            && mode == Mode::Emergency
+            && let Some(step) = plan.steps.first_mut()
         {
-            let verify = self
-                .config
-                .drp
-                .as_ref()
-                .and_then(|d| d.fence_verify.as_deref());
-            plan.add_fence(fence, verify, FENCE_TIMEOUT_S);
+            step.notes.push(
+                "production answered just now: an emergency run while it answers fences it \
+                 first, and needs a typed reason (--reason)"
+                    .into(),
+            );
         }
         self.fill_previews(&mut plan, "RUN");
         Ok(plan)
@@ -341,11 +366,8 @@ impl Engine {
             Err(why) => return refuse("production", why),
         };
         guard(tx, "production", true, &decision.note);
-        if decision.fence
-            && let Some(fence) = drp.fence.as_deref()
-        {
-            plan.add_fence(fence, drp.fence_verify.as_deref(), FENCE_TIMEOUT_S);
-        }
+        // The guard let it through: fencing is configured whenever `fences` wants it.
+        add_fence(&self.config, &mut plan, &answer);
         let run_id = journal::new_run_id(jiff::Timestamp::now());
         self.fill_previews(&mut plan, &run_id);
         send(Some(tx), RunUpdate::Planned(Box::new(plan.clone())));
@@ -471,6 +493,35 @@ impl Engine {
             .lock()
             .ok_or("the configuration has no [drp] section")?;
         lock.status().await.map_err(|e| e.to_string())
+    }
+}
+
+/// Whether a run in `mode` fences production first (step 0), given production's answer: the
+/// one rule behind the run, `vigie drp plan` and the DRP screen's plan. Planned mode always
+/// fences (a silent production refuses the start); an emergency fences only while production
+/// still answers (no split brain by accident); a drill never touches production. The guard
+/// ([`guards::fence_decision`]) refuses to start when this asks a fence that is not
+/// configured.
+pub fn fences(mode: Mode, answer: &guards::ProductionAnswer) -> bool {
+    match mode {
+        Mode::Drill => false,
+        Mode::Planned => true,
+        Mode::Emergency => *answer == guards::ProductionAnswer::Answers,
+    }
+}
+
+/// Puts the fencing step (`[drp] fence`) in front of `plan` when [`fences`] wants it and it is
+/// configured; whether it did.
+pub fn add_fence(config: &Config, plan: &mut Plan, answer: &guards::ProductionAnswer) -> bool {
+    let Some(drp) = config.drp.as_ref() else {
+        return false;
+    };
+    match drp.fence.as_deref() {
+        Some(fence) if fences(plan.mode, answer) => {
+            plan.add_fence(fence, drp.fence_verify.as_deref(), FENCE_TIMEOUT_S);
+            true
+        }
+        _ => false,
     }
 }
 

@@ -163,13 +163,16 @@ impl Runner<'_> {
             Ok(id) => id,
             Err(e) => return StepOut::failed(e.to_string()),
         };
-        let mut source = json!({"host": from.host.name, "path": from.path});
+        // The backup copied, journaled as `backup`: the journal's own `source` field is the
+        // source as `host:/path` text, and an object under that name made the whole line
+        // unreadable to the engine, so that a resume took a done copy for a running one.
+        let mut backup = None;
         if let Some(b) = &from.backup {
             let age = Timestamp::now().as_second() - b.captured_at.as_second();
-            source = json!({
+            backup = Some(json!({
                 "dataset": b.dataset, "host": b.host.name, "path": b.path,
                 "captured_at": b.captured_at.to_string(), "age_s": age.max(0),
-            });
+            }));
             self.say(
                 n,
                 format!(
@@ -184,7 +187,7 @@ impl Runner<'_> {
         self.say(n, format!("preview: {}", spec.command_line(Phase::Preview)));
         let pre = match copy::dry_run(&pool, &spec, &id, Phase::Preview, DRY_RUN_WITHIN).await {
             Ok(p) => p,
-            Err(e) => return StepOut::failed(format!("preview: {e}")).with("source", source),
+            Err(e) => return StepOut::failed(format!("preview: {e}")).with_backup(backup),
         };
         let report = match (&pre.report, pre.rc) {
             (Ok(r), 0) => r.clone(),
@@ -195,12 +198,12 @@ impl Runner<'_> {
                     r.first_error()
                 ))
                 .code(rc.into())
-                .with("source", source);
+                .with_backup(backup);
             }
             (Err(e), rc) => {
                 return StepOut::failed(format!("preview: rsync {}: {e}", copy::exit_meaning(rc)))
                     .code(rc.into())
-                    .with("source", source);
+                    .with_backup(backup);
             }
         };
         let preview = json!({
@@ -210,11 +213,13 @@ impl Runner<'_> {
         });
         self.say(n, format!("preview: {}", report.summary()));
         // The preview is journaled before the copy starts.
-        let ev = self
+        let mut ev = self
             .run
             .step(step, StepState::Running, Timestamp::now())
-            .with("preview", preview.clone())
-            .with("source", source.clone());
+            .with("preview", preview.clone());
+        if let Some(b) = &backup {
+            ev = ev.with("backup", b.clone());
+        }
         if let Err(why) = self.e.append(&ev) {
             return StepOut::unknown(why);
         }
@@ -236,7 +241,7 @@ impl Runner<'_> {
                     "the copy could not be started or confirmed: {e}; resume checks it"
                 ))
                 .with("preview", preview)
-                .with("source", source);
+                .with_backup(backup);
             }
         }
         let mut progress = Progress::from_preview(&report);
@@ -270,7 +275,7 @@ impl Runner<'_> {
                                 other.summary()
                             ))
                             .with("preview", preview)
-                            .with("source", source);
+                            .with_backup(backup);
                         }
                     }
                 }
@@ -282,7 +287,7 @@ impl Runner<'_> {
                              re-attaches to it"
                         ))
                         .with("preview", preview)
-                        .with("source", source);
+                        .with_backup(backup);
                     }
                 }
             }
@@ -306,7 +311,7 @@ impl Runner<'_> {
             return StepOut::failed(format!("copy: rsync {}{tail}", copy::exit_meaning(rc)))
                 .code(rc.into())
                 .with("preview", preview)
-                .with("source", source);
+                .with_backup(backup);
         }
         let copied = progress.summary();
         self.say(n, format!("copied: {copied}; verifying (second dry run)"));
@@ -321,8 +326,18 @@ impl Runner<'_> {
         };
         out.code(0)
             .with("preview", preview)
-            .with("source", source)
+            .with_backup(backup)
             .with("bytes_copied", progress.bytes_done())
+    }
+}
+
+impl StepOut {
+    /// With the copied backup, when the source is one.
+    fn with_backup(self, backup: Option<serde_json::Value>) -> StepOut {
+        match backup {
+            Some(b) => self.with("backup", b),
+            None => self,
+        }
     }
 }
 
@@ -340,7 +355,8 @@ impl Runner<'_> {
             .as_ref()
             .map_or("ssh", |d| d.transfer_ssh.as_str());
         let spec = match ImportSpec::from_plan(step, self.plan.mode, transfer) {
-            Ok(s) => s,
+            // The archive's wall clock is read in the site's zone among others (db_import_clock).
+            Ok(s) => s.with_site_zone(&self.plan.timezone),
             Err(e) => return StepOut::failed(e.to_string()),
         };
         let id = match JobId::new(&self.run.id, n as u32, 1) {
@@ -450,6 +466,9 @@ impl Runner<'_> {
             .with("database", r.database.clone())
             .with("verify_output", r.verify_output.clone())
             .with("captured_by", r.captured_by.word());
+        if let Some(note) = &r.captured_note {
+            out = out.with("captured_note", sanitize(note));
+        }
         if let Some(p) = &r.previous {
             out = out.with("previous", p.clone());
         }

@@ -237,7 +237,7 @@ pub(super) fn preview(config: &Config, step: &PlanStep, mode: Mode, run_id: &str
                 .as_ref()
                 .map_or("ssh", |d| d.transfer_ssh.as_str());
             match crate::drp::db_import::ImportSpec::from_plan(step, mode, transfer) {
-                Ok(spec) => spec.preview(run_id),
+                Ok(spec) => spec.with_site_zone(&config.site.timezone).preview(run_id),
                 Err(e) => vec![format!("CANNOT IMPORT: {e}")],
             }
         }

@@ -168,7 +168,24 @@ impl Engine {
             );
         }
         let events = match self.journal.read() {
-            Ok(r) => r.events,
+            Ok(r) => {
+                // Said, not hidden: a step whose end is on an unreadable line reads as still
+                // running, and is re-attached to or re-checked (never re-run blindly).
+                if let Some(first) = r.warnings.first() {
+                    guard(
+                        tx,
+                        "journal",
+                        true,
+                        &format!(
+                            "{} journal line(s) could not be read and were skipped (first: {}); \
+                             a step they recorded is re-checked, never re-run blindly",
+                            r.warnings.len(),
+                            sanitize(first)
+                        ),
+                    );
+                }
+                r.events
+            }
             Err(e) => {
                 return Outcome::Error(format!(
                     "cannot read the journal {}: {e}",

@@ -125,11 +125,23 @@ impl<'a> Runner<'a> {
             }
         }
         let steps = self.plan.steps.clone();
+        // The last step done or skipped, for "stopped … after step N".
+        let mut last_done = None;
         for step in &steps {
             let n = step.number;
             let before = prior.get(&n);
             if before.is_some_and(|(s, _)| s.is_final()) {
+                last_done = Some(n);
                 continue;
+            }
+            // Between two steps only: the step that ran has finished, the next is not begun.
+            if let Some(why) = super::stop::stop_before(
+                self.e.stop.is_requested(),
+                &self.e.operator.describe(),
+                n,
+                last_done,
+            ) {
+                return self.stopped(step, why).await;
             }
             let resumed = before.is_some_and(|(s, _)| {
                 matches!(
@@ -154,6 +166,7 @@ impl<'a> Runner<'a> {
                         summary: sanitize(why),
                     },
                 );
+                last_done = Some(n);
                 continue;
             }
             if let Some(ask) = self.needs_ack(step, resumed, last) {
@@ -220,7 +233,7 @@ impl<'a> Runner<'a> {
                 return self.stop(Some(n), why).await;
             }
             match out.state {
-                StepState::Done | StepState::Skipped => {}
+                StepState::Done | StepState::Skipped => last_done = Some(n),
                 StepState::Failed => return self.end_failed(n, &out.summary).await,
                 _ => return self.stop(Some(n), out.summary).await,
             }
@@ -292,6 +305,29 @@ impl<'a> Runner<'a> {
             step: Some(n),
             why: why.to_string(),
         }
+    }
+
+    /// The operator asked the run to stop after the step that just finished: `step` is not
+    /// begun. Journaled on `step` (PENDING, with who stopped the run and where), the run is not
+    /// ended and keeps its lock, as when it stops at a confirm step: `resume` goes on there.
+    async fn stopped(&mut self, step: &PlanStep, why: String) -> Outcome {
+        let n = step.number;
+        let ev = self
+            .run
+            .step(step, StepState::Pending, Timestamp::now())
+            .verification(format!("not started: {why}"))
+            .with("stopped_by", self.e.operator.describe());
+        if let Err(e) = self.e.append(&ev) {
+            return self.stop(Some(n), format!("{why}; {e}")).await;
+        }
+        send(
+            Some(self.tx),
+            RunUpdate::Ended {
+                state: StepState::Pending,
+                summary: super::stop::stopped_summary(&why, n),
+            },
+        );
+        Outcome::Failed { step: None, why }
     }
 
     /// The run stops without ending (outcome unknown, journal unwritable): the lock is kept,
@@ -412,6 +448,21 @@ impl<'a> Runner<'a> {
                         "the target holds no data newer than its source",
                     );
                 }
+            }
+            // An import back (return) must not replace a live database changed since the
+            // dump (db_import_guard.rs). Not re-checked on resume: the import's own database
+            // is newer by nature.
+            Resolved::DbImport { .. }
+                if self.plan.runbook == "return" && self.plan.mode != Mode::Drill && !resumed =>
+            {
+                let said = crate::drp::db_import::not_newer_step(
+                    pool,
+                    &self.e.config,
+                    step,
+                    self.plan.mode,
+                )
+                .await?;
+                self.say(step.number, sanitize(&said));
             }
             Resolved::Dns {
                 new_address,

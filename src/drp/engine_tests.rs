@@ -105,6 +105,49 @@ fn emergency_while_production_answers_needs_a_reason_and_a_fence() {
 }
 
 #[test]
+fn one_rule_puts_the_fence_in_every_plan_and_the_guard_requires_it() {
+    use super::{add_fence, fences};
+    let fence = Some("touch /srv/www/MAINTENANCE");
+    let answers = [
+        ProductionAnswer::Answers,
+        ProductionAnswer::Silent("no answer within 3s".into()),
+        ProductionAnswer::NotAsked,
+    ];
+    for mode in Mode::ALL {
+        for answer in &answers {
+            let wanted = fences(mode, answer);
+            // Whenever the guard lets a run start, its decision is the rule's.
+            if let Ok(d) = fence_decision(mode, "prod", answer, Some("disks lost"), fence) {
+                assert_eq!(d.fence, wanted, "{mode:?} {answer:?}");
+            }
+            // And a fence the rule wants but the configuration lacks refuses the start.
+            if wanted {
+                assert!(
+                    fence_decision(mode, "prod", answer, Some("disks lost"), None).is_err(),
+                    "{mode:?} {answer:?}"
+                );
+            }
+        }
+    }
+    // An emergency while production answers is shown and run fenced; silent, unfenced.
+    assert!(fences(Mode::Emergency, &ProductionAnswer::Answers));
+    assert!(!fences(Mode::Emergency, &answers[1]));
+    assert!(fences(Mode::Planned, &ProductionAnswer::NotAsked));
+    assert!(!fences(Mode::Drill, &ProductionAnswer::Answers));
+
+    // config.example.toml configures `[drp] fence`.
+    let c = example_config();
+    let mut p = plan(&c, "activate", Mode::Emergency);
+    let n = p.steps.len();
+    assert!(add_fence(&c, &mut p, &ProductionAnswer::Answers));
+    assert_eq!(p.steps.len(), n + 1);
+    assert_eq!(p.steps[0].number, 0);
+    let mut p = plan(&c, "activate", Mode::Emergency);
+    assert!(!add_fence(&c, &mut p, &answers[1]));
+    assert_eq!(p.steps.len(), n);
+}
+
+#[test]
 fn return_needs_the_drp_marker() {
     let e = check_marker("return", Mode::Planned, ActiveSite::Production).unwrap_err();
     assert!(e.contains("marker says production"), "{e}");
@@ -216,4 +259,35 @@ proptest! {
         let _ = check_order(&s);
         let _ = check_not_newer(&s, s.parse().ok(), &t, t.parse().ok());
     }
+}
+
+/// A journal line that cannot be read is said before anything is resumed, never hidden: the
+/// step it recorded reads as still running and is re-checked.
+#[tokio::test]
+async fn resume_says_which_journal_lines_it_could_not_read() {
+    use crate::drp::engine::{Engine, RunUpdate};
+    use crate::drp::journal::Journal;
+    use std::sync::Arc;
+    let config = example_config();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.jsonl");
+    std::fs::write(&path, "{\"v\":1,\"source\":\"a\",\"source\":\"b\"}\n").unwrap();
+    let pool = crate::ssh::Pool::new(
+        crate::collect::routes(&config),
+        crate::collect::transport_options(&config, false),
+    );
+    let engine = Engine::new(Arc::new(config), Arc::new(pool), Journal::at(&path));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let _ = engine.resume(Default::default(), tx).await;
+    let mut said = Vec::new();
+    while let Ok(u) = rx.try_recv() {
+        if let RunUpdate::Guard { check, text, .. } = u {
+            said.push(format!("{check}: {text}"));
+        }
+    }
+    assert!(
+        said.iter()
+            .any(|s| s.starts_with("journal: 1 journal line(s) could not be read")),
+        "{said:?}"
+    );
 }

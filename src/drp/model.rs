@@ -187,6 +187,10 @@ impl DbKind {
 pub struct DbRestore {
     pub kind: DbKind,
     pub database: String,
+    /// PostgreSQL's port on the target, when not the default. Left out of the JSON when not
+    /// set: a plan without one hashes as before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
 }
 
 /// How a runbook is run (SPEC §6).

@@ -95,6 +95,7 @@ fn build(
     };
     let cx = Cx {
         config,
+        runbook: &runbook.name,
         mode,
         production: site_host(&drp.production)?,
         drp: site_host(&drp.drp)?,
@@ -133,6 +134,7 @@ fn build(
 
 struct Cx<'a> {
     config: &'a Config,
+    runbook: &'a str,
     mode: Mode,
     production: SiteHost,
     drp: SiteHost,
@@ -267,12 +269,31 @@ impl Cx<'_> {
                         "drill: restored as {} on {}, instead of {} on {to}",
                         drill_database, self.drp.name, restore.database
                     ));
+                    // The port is that of the server on `to`: on another host, the DRP's
+                    // default server takes the drill.
+                    let port = restore.port.filter(|_| *to == self.drp.name);
+                    if let (Some(p), None) = (restore.port, port) {
+                        notes.push(format!(
+                            "drill: port {p} is that of {to}'s server; {} takes the drill on its \
+                             default port",
+                            self.drp.name
+                        ));
+                    }
                     let r = DbRestore {
                         kind: restore.kind,
                         database: drill_database.clone(),
+                        port,
                     };
                     (self.drp.name.as_str(), r)
                 } else {
+                    // The guard of engine_steps.rs (SPEC §6: never overwrite newer data).
+                    if self.runbook == "return" {
+                        notes.push(format!(
+                            "return: refused, before anything is done, if the live database {} \
+                             on {to} changed after the dump was captured",
+                            restore.database
+                        ));
+                    }
                     (to.as_str(), restore.clone())
                 };
                 let step = Resolved::DbImport {
@@ -391,13 +412,15 @@ fn pick_from_readings(
     let copy = index
         .and_then(|i| ds.copies.get(i))
         .ok_or_else(|| format!("no copy of `{dataset}` on {} is configured", newest.host))?;
+    // A directory's name ends with `/` (its contents are copied): the rest is one name.
     let name = &newest.name;
-    if name.is_empty()
-        || name == "."
-        || name == ".."
-        || name.contains('/')
-        || name.contains('\u{FFFD}')
-        || name.chars().any(char::is_control)
+    let bare = name.strip_suffix('/').unwrap_or(name);
+    if bare.is_empty()
+        || bare == "."
+        || bare == ".."
+        || bare.contains('/')
+        || bare.contains('\u{FFFD}')
+        || bare.chars().any(char::is_control)
     {
         return Err(format!(
             "the newest backup on {} has a name that cannot be used as a path ({:?})",
@@ -610,3 +633,7 @@ mod text;
 #[cfg(test)]
 #[path = "plan_tests.rs"]
 pub(crate) mod tests;
+
+#[cfg(test)]
+#[path = "plan_import_tests.rs"]
+mod import_tests;

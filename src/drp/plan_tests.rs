@@ -180,7 +180,8 @@ fn planned_activation_goes_to_the_drp_and_implies_the_loss_window() {
             },
             restore: DbRestore {
                 kind: crate::drp::model::DbKind::Postgresql,
-                database: "app".into()
+                database: "app".into(),
+                port: None,
             },
             verify: "select count(*) from users".into(),
         }

@@ -240,9 +240,13 @@ fn details(o: &mut String, step: &Resolved, values: &BTreeMap<&str, String>) {
             }
             let _ = writeln!(
                 o,
-                "{IN}into  {}: a new {} database, then switched to as {}",
+                "{IN}into  {}: a new {} database{}, then switched to as {}",
                 sanitize(&to.to_string()),
                 restore.kind.word(),
+                restore
+                    .port
+                    .map(|p| format!(" on the server of port {p}"))
+                    .unwrap_or_default(),
                 sanitize(&restore.database)
             );
             command(o, "verify SQL>", verify);

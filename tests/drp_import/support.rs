@@ -62,12 +62,12 @@ impl Drop for Cleanup<'_> {
     }
 }
 
-/// `lab.sh exec drp psql …` on database `db` of the scratch cluster (port `port`), as
-/// postgres through drp's own socket directory.
-fn psql<'s>(db: &'s str, port: &'s str) -> [&'s str; 11] {
+/// `lab.sh exec HOST psql …` on database `db` of the scratch cluster (port `port`), as
+/// postgres through the host's own socket directory.
+fn psql<'s>(host: &'s str, db: &'s str, port: &'s str) -> [&'s str; 11] {
     [
         "exec",
-        "drp",
+        host,
         "psql",
         "-h",
         "/run/postgresql",
@@ -80,15 +80,28 @@ fn psql<'s>(db: &'s str, port: &'s str) -> [&'s str; 11] {
     ]
 }
 
-/// A writable PostgreSQL cluster on drp, port 5433: stopped and removed on drop.
+/// A writable PostgreSQL cluster on a lab host (drp by default), port 5433, listening on the
+/// host's own unix socket only: stopped and removed on drop.
 pub(crate) struct ScratchPg<'a> {
     lab: &'a Lab,
+    host: &'static str,
     dir: PathBuf,
     bin: String,
 }
 
 impl<'a> ScratchPg<'a> {
     pub(crate) fn start(lab: &'a Lab) -> ScratchPg<'a> {
+        ScratchPg::start_on(lab, "drp")
+    }
+
+    /// The same on `host` (prod: production's database server of a `return`, beside the
+    /// lab's own on 5432).
+    pub(crate) fn start_on(lab: &'a Lab, host: &'static str) -> ScratchPg<'a> {
+        ScratchPg::start_with(lab, host, "")
+    }
+
+    /// The same with more server options (`-c name=value …`).
+    pub(crate) fn start_with(lab: &'a Lab, host: &'static str, options: &str) -> ScratchPg<'a> {
         let out = Command::new("sh")
             .arg("-c")
             .arg("ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1")
@@ -98,7 +111,8 @@ impl<'a> ScratchPg<'a> {
         assert!(!bin.is_empty(), "PostgreSQL is not installed");
         let pg = ScratchPg {
             lab,
-            dir: lab.dir().join("hosts/drp/pg-import-test"),
+            host,
+            dir: lab.dir().join(format!("hosts/{host}/pg-import-test")),
             bin,
         };
         pg.stop(); // a cluster left by a test that was killed
@@ -134,7 +148,7 @@ impl<'a> ScratchPg<'a> {
         let log = pg.dir.join("postgres.log");
         lab.lab_sh(&[
             "exec",
-            "drp",
+            host,
             "runuser",
             "-u",
             "postgres",
@@ -150,7 +164,7 @@ impl<'a> ScratchPg<'a> {
             "-o",
             &format!(
                 "-p {PORT} -c listen_addresses= -k /run/postgresql -c fsync=off -c max_connections=20 \
-                 -c shared_buffers=8MB -c dynamic_shared_memory_type=mmap"
+                 -c shared_buffers=8MB -c dynamic_shared_memory_type=mmap {options}"
             ),
             "start",
         ]);
@@ -161,7 +175,7 @@ impl<'a> ScratchPg<'a> {
         let data = self.dir.join("data");
         if data.join("postmaster.pid").exists() {
             let _ = self.lab.try_sh(
-                "drp",
+                self.host,
                 &format!(
                     "runuser -u postgres -- {}/pg_ctl -D '{}' -m immediate -w -t 20 stop",
                     self.bin,
@@ -175,7 +189,7 @@ impl<'a> ScratchPg<'a> {
     /// psql -XAt on database `db` of the scratch cluster.
     pub(crate) fn sql(&self, db: &str, sql: &str) -> String {
         let port = PORT.to_string();
-        let mut args = psql(db, &port).to_vec();
+        let mut args = psql(self.host, db, &port).to_vec();
         args.extend(["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql]);
         self.lab.lab_sh(&args).trim().to_string()
     }
@@ -241,7 +255,7 @@ impl ScratchPg<'_> {
         let port = PORT.to_string();
         let child = Command::new("bash")
             .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lab/lab.sh"))
-            .args(psql(db, &port))
+            .args(psql(self.host, db, &port))
             .args(["-X", "-q", "-c", "select pg_sleep(120)"])
             .env("LAB_DIR", self.lab.dir())
             .stdin(std::process::Stdio::null())
@@ -303,8 +317,10 @@ pub(crate) fn plant_pg_dump<'a>(lab: &'a Lab, run: &str) -> (String, jiff::Times
     lab.sh("backup-a", &format!("mkdir -p '{dir}'"));
     let path = format!("{dir}/app.dump");
     let started = now();
-    // Its mtime says 10 min ago, as a listing would: the archive's own header must win.
-    lab.pg_dump_to("prod", "backup-a", &path, 600);
+    // Dated when it was written (the dump started before that: the archive's header is read
+    // within that bound); the plan's capture time (`pg_spec`) says 10 min ago: the header must
+    // win.
+    lab.pg_dump_to("prod", "backup-a", &path, 0);
     let clean = Cleanup {
         lab,
         run: run.to_string(),

@@ -11,10 +11,13 @@ set -euo pipefail
 # in), mariadb-server and mariadb-client (primary on prod, replica on drp), vsftpd, postfix (no
 # configuration of its own: lab.sh writes prod's), knot and knot-dnsutils (kdig, knsupdate) on
 # the dns host; curl for the HTTP checks. About 11 s of apt-get install on a fresh Debian 12.
+# faketime: a real pg_dump taken "hours ago" (its archive header says so), for the DRP import
+# tests (tests/drp_activate_db.rs).
 PACKAGES=(openssh-server openssh-client iproute2 util-linux procps rsync smartmontools quota coreutils tmux
     postgresql postgresql-client
     restic borgbackup lsof
-    nginx mariadb-server mariadb-client vsftpd postfix knot knot-dnsutils curl)
+    nginx mariadb-server mariadb-client vsftpd postfix knot knot-dnsutils curl
+    faketime)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -37,7 +37,6 @@ pub(super) fn parse(body: &Body<'_>, _rc: i32, notes: &mut Vec<String>) -> CopyR
     let open: Vec<&str> = body.open.iter().map(|l| l.trim_end()).collect();
     let mut found: Vec<(Backup, Timestamp)> = Vec::new();
     let (mut writing, mut recent, mut empty, mut by_mtime) = (vec![], vec![], vec![], 0usize);
-    let mut dirs: Vec<String> = Vec::new();
     for line in &body.out {
         let Some(e) = Entry::parse(line) else {
             continue;
@@ -49,9 +48,6 @@ pub(super) fn parse(body: &Body<'_>, _rc: i32, notes: &mut Vec<String>) -> CopyR
         if now.duration_since(e.mtime) < super::SETTLE {
             recent.push(e.name);
             continue;
-        }
-        if e.kind == 'd' {
-            dirs.push(clean(e.name, 120));
         }
         if e.kind == 'f' && e.bytes == Some(0) {
             empty.push(e.name);
@@ -71,7 +67,13 @@ pub(super) fn parse(body: &Body<'_>, _rc: i32, notes: &mut Vec<String>) -> CopyR
                 captured_at,
                 finished_at: Some(e.mtime),
                 bytes: e.bytes,
-                name: clean(e.name, 120),
+                // A directory (a snapshot tree) is named with a trailing `/`, as `ls -F` does:
+                // a DRP copy then mirrors its contents, which is what the site's files are.
+                name: if e.kind == 'd' {
+                    format!("{}/", clean(e.name, 120))
+                } else {
+                    clean(e.name, 120)
+                },
             },
             e.mtime,
         ));
@@ -116,7 +118,7 @@ pub(super) fn parse(body: &Body<'_>, _rc: i32, notes: &mut Vec<String>) -> CopyR
         OpenCheck::FilesOnly => found
             .iter()
             .max_by_key(|(b, _)| b.captured_at)
-            .filter(|(b, _)| dirs.contains(&b.name))
+            .filter(|(b, _)| b.name.ends_with('/'))
             .map(|_| "fuser cannot see inside directory backups (no lsof)"),
     };
     if let Some(why) = blind {

@@ -116,8 +116,8 @@ fn files_archives_and_directories() {
         names(v),
         [
             "files-20261128-2200.tar.zst",
-            "snap_2026-11-28_22-00-00",
-            "snap_2026-11-27_22-00-00",
+            "snap_2026-11-28_22-00-00/",
+            "snap_2026-11-27_22-00-00/",
             "files-20261126-2200.tar.zst"
         ]
     );
