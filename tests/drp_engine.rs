@@ -474,10 +474,15 @@ async fn activate_in_an_emergency_then_return_planned() {
         vec![0, 1, 2, 3, 4, 5],
         "the fence (step 0) first: {t}"
     );
-    assert_eq!(
-        lab.sh("prod", "cat /srv/www/new-order.html"),
-        "order-42\n"
+    // The newer-data guard's verdict is journaled before the copy back starts: a resume
+    // skips it only then.
+    assert!(
+        j.iter().any(|e| e["run"] == run.as_str()
+            && e["step"] == 2
+            && e["newer_data_guard"] == "the target holds no data newer than its source"),
+        "{j:?}"
     );
+    assert_eq!(lab.sh("prod", "cat /srv/www/new-order.html"), "order-42\n");
     assert_eq!(
         lab.try_sh("prod", "test -e /srv/maintenance").status.code(),
         Some(1),
@@ -529,10 +534,7 @@ async fn a_drill_touches_neither_production_nor_the_dns() {
     assert_eq!(out.status.code(), Some(0), "{t}");
     // The scratch target is filled and verified; production and the DNS are as they were.
     assert_eq!(
-        lab.sh(
-            "drp",
-            "cat /var/tmp/vigie-drill/activate/2/index.html"
-        ),
+        lab.sh("drp", "cat /var/tmp/vigie-drill/activate/2/index.html"),
         "page from backup-b\n"
     );
     assert_eq!(lab.try_sh("drp", "test -e /srv/www").status.code(), Some(1));
@@ -810,10 +812,7 @@ async fn a_run_killed_during_its_copy_is_resumed_without_running_anything_twice(
     assert!(t.contains("re-attached to the copy on drp"), "{t}");
 
     // Same final state as an uninterrupted run; the copy ran once, the ticket was posted once.
-    let size = lab.sh(
-        "drp",
-        "stat -c %s /var/tmp/vigie-engine-test/www/big.bin",
-    );
+    let size = lab.sh("drp", "stat -c %s /var/tmp/vigie-engine-test/www/big.bin");
     assert_eq!(size.trim(), "150000000");
     let jobs = lab.sh("drp", &format!("ls -d {JOBS}/drp/{run}/2-*-copy | wc -l"));
     assert_eq!(jobs.trim(), "1");

@@ -6,7 +6,8 @@
 //! Only what reflects a restore counts: a copy step that ended DONE without being resumed
 //! (a resumed step's times span the gap), going to the DRP server, whose preview moved at
 //! least [`MIN_COPY_BYTES`] (a small copy is all set-up and dry runs, and would make the
-//! estimate absurdly long); an import that ended DONE without being resumed.
+//! estimate absurdly long) in new files only (an update travels as a delta); an import that
+//! ended DONE without being resumed.
 
 use super::throughput::{Measurement, Measurements};
 use crate::config::Config;
@@ -56,8 +57,14 @@ fn duration(e: &Event) -> Option<f64> {
     (s.is_finite() && s > 0.0).then_some(s)
 }
 
+/// The bytes a copy sent whole: only a copy whose every transferred file was new on the
+/// target counts (rsync sends an updated file as a delta, much smaller than its size, which
+/// would make the path look faster than a restore onto an empty server is).
 fn preview_bytes(e: &Event) -> Option<u64> {
-    e.extra.get("preview")?.get("bytes")?.as_u64()
+    let p = e.extra.get("preview")?;
+    let field = |k: &str| p.get(k).and_then(serde_json::Value::as_u64);
+    let new_files = field("created")?.checked_sub(field("created_dirs")?)?;
+    (new_files >= field("files")?).then(|| field("bytes"))?
 }
 
 /// What the journal's runs measured.

@@ -78,7 +78,9 @@ fn copy(run: &str, bytes: u64, times: (&str, &str)) -> String {
         "backup-a:/var/backups/files/files-2026-11-28",
         "drp:/srv/www/",
         times,
-        &format!(r#","preview":{{"bytes":{bytes},"files":3000}},"bytes_copied":{bytes}"#),
+        &format!(
+            r#","preview":{{"bytes":{bytes},"files":3000,"created":3100,"created_dirs":100}},"bytes_copied":{bytes}"#
+        ),
     )
 }
 
@@ -151,6 +153,26 @@ fn small_resumed_failed_or_elsewhere_copies_say_nothing_of_the_path() {
             "prod:/srv/www/",
             ("2026-11-28T10:00:00Z", "2026-11-28T10:01:00Z"),
             r#","preview":{"bytes":9999999999}"#,
+        ),
+        // updated files travel as deltas: says nothing of a restore onto an empty server
+        line(
+            "r6",
+            2,
+            "copy",
+            "backup-a:/var/backups/files/x",
+            "drp:/srv/www/",
+            ("2026-11-28T10:00:00Z", "2026-11-28T10:01:00Z"),
+            r#","preview":{"bytes":9999999999,"files":3000,"created":10,"created_dirs":10}"#,
+        ),
+        // an older journal without the count of new files
+        line(
+            "r7",
+            2,
+            "copy",
+            "backup-a:/var/backups/files/x",
+            "drp:/srv/www/",
+            ("2026-11-28T10:00:00Z", "2026-11-28T10:01:00Z"),
+            r#","preview":{"bytes":9999999999,"files":3000}"#,
         ),
         // ended before it started: a clock jump
         copy(

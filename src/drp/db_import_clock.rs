@@ -237,11 +237,12 @@ struct Reading {
 }
 
 /// Decides the capture time of an archive (see the module's header). `zones`: the candidate
-/// zones, first the site's, then the hosts' (UTC is always tried, last); `mtime`: the dump
-/// file's modification time; `hint`: the plan's capture time of the backup.
+/// zones, first the site's, then the hosts'; UTC is tried last when `utc_too`; `mtime`: the
+/// dump file's modification time; `hint`: the plan's capture time of the backup.
 pub fn read_capture(
     t: ArchiveTime,
     zones: &[&str],
+    utc_too: bool,
     mtime: Option<Timestamp>,
     hint: Option<Timestamp>,
 ) -> ClockCapture {
@@ -254,7 +255,7 @@ pub fn read_capture(
     for (name, tz) in zones
         .iter()
         .filter_map(|z| zone(z))
-        .chain(std::iter::once(("UTC".to_string(), TimeZone::UTC)))
+        .chain(utc_too.then(|| ("UTC".to_string(), TimeZone::UTC)))
     {
         // UTC is tried once, under the first name a host gave it.
         if tried.contains(&name) || (is_utc(&name) && tried.iter().any(|n| is_utc(n))) {
@@ -310,7 +311,9 @@ pub fn read_capture(
         .iter()
         .partition(|r| bound.is_none_or(|b| r.at <= b));
     // The latest within the file's date (the first zone on a tie); with no file date, the
-    // earliest: the larger data loss.
+    // earliest: the larger data loss. UTC is a candidate only when a host runs in UTC or no
+    // host's zone could be read (see `read_capture`'s `utc_too`): on a site whose servers all
+    // run in Paris, a long dump must not be read as a UTC one, an hour late.
     let chosen = match bound {
         Some(_) => within
             .iter()
@@ -459,7 +462,9 @@ impl ArchiveFacts {
             .collect();
         match archive_time(self.header.as_deref(), self.clock) {
             Some(t) => {
-                let mut c = read_capture(t, &zones, self.mtime, hint);
+                // UTC only when a host runs in it or no host's zone is known.
+                let utc_too = self.zones.is_empty() || self.zones.iter().any(|z| is_utc(z));
+                let mut c = read_capture(t, &zones, utc_too, self.mtime, hint);
                 if t.dst.is_none() && c.by == CaptureSource::Archive {
                     c.note.push_str(
                         "; the header's summer-time flag could not be read: as pg_restore \

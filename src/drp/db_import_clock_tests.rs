@@ -287,7 +287,13 @@ fn the_dst_fold_is_told_by_the_headers_flag_else_the_earlier_instant_is_taken() 
         wall: printed(FOLD_CET_LIST),
         dst: None,
     };
-    let c = read_capture(t, &["Europe/Paris"], Some(ts("2026-10-25T01:45:00Z")), None);
+    let c = read_capture(
+        t,
+        &["Europe/Paris"],
+        true,
+        Some(ts("2026-10-25T01:45:00Z")),
+        None,
+    );
     assert_eq!(c.at, Some(ts("2026-10-25T00:30:00Z")));
     assert_eq!(c.by, CaptureSource::Archive);
     assert!(
@@ -320,7 +326,13 @@ fn a_wall_clock_skipped_by_summer_time_is_not_read_in_that_zone() {
         wall: wall("2026-03-29T02:30:00"),
         dst: None,
     };
-    let c = read_capture(t, &["Europe/Paris"], Some(ts("2026-03-29T02:40:00Z")), None);
+    let c = read_capture(
+        t,
+        &["Europe/Paris"],
+        true,
+        Some(ts("2026-03-29T02:40:00Z")),
+        None,
+    );
     assert_eq!(c.at, Some(ts("2026-03-29T02:30:00Z")));
     assert_eq!(
         c.note,
@@ -332,7 +344,7 @@ fn a_wall_clock_skipped_by_summer_time_is_not_read_in_that_zone() {
 #[test]
 fn without_the_files_date_the_earliest_reading_is_taken() {
     let t = parse_header(UTC_2300).unwrap();
-    let c = read_capture(t, &["Europe/Paris"], None, None);
+    let c = read_capture(t, &["Europe/Paris"], true, None, None);
     assert_eq!(c.at, Some(ts("2026-11-28T22:00:00Z")));
     assert!(
         c.note
@@ -348,7 +360,7 @@ fn zones_are_names_this_machine_knows_and_nothing_else() {
     let m = Some(ts("2026-11-28T22:05:00Z"));
     for z in ["posix/Europe/Paris", ":Europe/Paris", " Europe/Paris\n"] {
         assert_eq!(
-            read_capture(t, &[z], m, None).at,
+            read_capture(t, &[z], true, m, None).at,
             Some(ts("2026-11-28T22:00:00Z")),
             "{z:?}"
         );
@@ -361,7 +373,7 @@ fn zones_are_names_this_machine_knows_and_nothing_else() {
         "",
         "CET-1CEST",
     ] {
-        let c = read_capture(t, &[z], m, None);
+        let c = read_capture(t, &[z], true, m, None);
         assert_eq!(c.by, CaptureSource::Unknown, "{z:?}: {c:?}");
     }
 }
@@ -410,7 +422,7 @@ proptest::proptest! {
         let z: Vec<&str> = zones.iter().map(String::as_str).collect();
         let m = mtime.and_then(|s| Timestamp::from_second(s).ok());
         let h = hint.and_then(|s| Timestamp::from_second(s).ok());
-        let c = read_capture(t, &z, m, h);
+        let c = read_capture(t, &z, true, m, h);
         // Whatever it takes is within the file's date, or the plan's, or nothing.
         if c.by == CaptureSource::Archive {
             if let (Some(at), Some(m)) = (c.at, m) {
@@ -433,4 +445,26 @@ proptest::proptest! {
         let _ = ArchiveFacts::parse(&format!("clock=2026-11-28T23:00:00 header=5047444d50{hex} zones={s}"))
             .map(|f| f.capture(None, None));
     }
+}
+
+/// A long dump on a site whose servers all run in Paris: its file is written more than an hour
+/// after it started, so a UTC reading would fit the file's date too — and be an hour late (the
+/// data loss an hour short). No host runs in UTC: UTC is not a candidate.
+#[test]
+fn a_long_dump_on_paris_servers_is_never_read_as_utc() {
+    let f = facts(
+        PARIS_2300,
+        PARIS_2300_LIST,
+        "2026-11-28T23:10:00Z",
+        &["Europe/Paris"],
+    );
+    let c = f.capture(Some("Europe/Paris"), None);
+    assert_eq!(c.at, Some(ts("2026-11-28T22:00:00Z")), "{}", c.note);
+    assert_eq!(c.by, CaptureSource::Archive);
+    // Where no host's zone could be read, UTC stays a candidate (and, fitting, is taken:
+    // the note says the Paris reading was possible).
+    let f = facts(PARIS_2300, PARIS_2300_LIST, "2026-11-28T23:10:00Z", &[]);
+    let c = f.capture(Some("Europe/Paris"), None);
+    assert_eq!(c.at, Some(ts("2026-11-28T23:00:00Z")));
+    assert!(c.note.contains("Europe/Paris (1 h earlier)"), "{}", c.note);
 }

@@ -147,7 +147,10 @@ elif [ "${VG_KIND:-}" = mysql ]; then
     *) fail "unexpected answer from MySQL on $HOST: $(printf '%s' "$_n" | one)" ;;
     esac
     # Kept in memory by InnoDB (lost at a restart): a recent write, even not yet flushed.
-    _u=$(my -e "SELECT UNIX_TIMESTAMP(MAX(UPDATE_TIME)) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$VG_DB'")
+    # MySQL 8 caches these statistics for a day unless told not to (MariaDB has no such
+    # variable: the plain query then).
+    _q="SELECT UNIX_TIMESTAMP(MAX(UPDATE_TIME)) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$VG_DB'"
+    _u=$(my -e "SET SESSION information_schema_stats_expiry = 0; $_q") || _u=$(my -e "$_q")
     case $_u in
     [0-9]*) say "newest updated $_u" ;;
     NULL | '') ;;

@@ -209,6 +209,7 @@ impl Runner<'_> {
         let preview = json!({
             "summary": report.summary(), "files": report.to_transfer, "bytes": report.bytes,
             "deletions": report.deletions, "created": report.created,
+            "created_dirs": report.created_dirs,
             "sample_deletions": report.sample_deletions,
         });
         self.say(n, format!("preview: {}", report.summary()));

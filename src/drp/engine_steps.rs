@@ -72,6 +72,9 @@ impl StepOut {
 }
 
 /// A run being carried out.
+/// The journal field of a step whose newer-data guard passed (see [`Runner::guard_passed`]).
+const GUARD_KEY: &str = "newer_data_guard";
+
 pub(super) struct Runner<'a> {
     e: &'a Engine,
     plan: Plan,
@@ -81,6 +84,10 @@ pub(super) struct Runner<'a> {
     tx: &'a Updates,
     /// The real capture time of imported data (a db_import's), for the tickets.
     captured_at: Option<String>,
+    /// Steps whose newer-data guard (return's copy and import) passed in an earlier attempt,
+    /// as journaled: a resume skips the guard only for them (the step's own partial data is
+    /// newer by nature), never because the step merely reads as started.
+    guarded: std::collections::BTreeSet<usize>,
 }
 
 impl<'a> Runner<'a> {
@@ -100,6 +107,7 @@ impl<'a> Runner<'a> {
             acks,
             tx,
             captured_at: None,
+            guarded: Default::default(),
         }
     }
 
@@ -135,8 +143,12 @@ impl<'a> Runner<'a> {
                 continue;
             }
             // Between two steps only: the step that ran has finished, the next is not begun.
+            // A step a resume finds started (RUNNING, UNKNOWN, FAILED) is first re-attached to
+            // or re-checked: journaling it "not started" would make the next resume run it
+            // blindly (a second ticket, a guard run against its own half-done target).
+            let untouched = before.is_none_or(|(s, _)| *s == StepState::Pending);
             if let Some(why) = super::stop::stop_before(
-                self.e.stop.is_requested(),
+                self.e.stop.is_requested() && untouched,
                 &self.e.operator.describe(),
                 n,
                 last_done,
@@ -150,6 +162,10 @@ impl<'a> Runner<'a> {
                 )
             });
             let last = before.and_then(|(_, e)| e.as_ref());
+            let guard_passed = last.and_then(|e| e.extra.get(GUARD_KEY)).cloned();
+            if guard_passed.is_some() {
+                self.guarded.insert(n);
+            }
             if let Action::Skip { why } = &step.action {
                 let ev = self
                     .run
@@ -206,6 +222,9 @@ impl<'a> Runner<'a> {
             running.started_at = Some(started);
             if resumed {
                 running = running.with("resumed", true);
+            }
+            if let Some(g) = guard_passed {
+                running = running.with(GUARD_KEY, g);
             }
             if let Err(why) = self.e.append(&running) {
                 return self.stop(Some(n), why).await;
@@ -350,7 +369,7 @@ impl<'a> Runner<'a> {
     /// The preconditions, then the step.
     async fn step(&mut self, step: &PlanStep, resumed: bool) -> StepOut {
         if acts(step)
-            && let Err(why) = self.preconditions(step, resumed).await
+            && let Err(why) = self.preconditions(step).await
         {
             return StepOut::failed(format!("precondition: {why}; nothing was done"));
         }
@@ -403,7 +422,18 @@ impl<'a> Runner<'a> {
     /// Re-checked right before the step: its hosts answer; a copy's pinned source still
     /// exists (and a copy back would not overwrite newer data); a DNS record still holds the
     /// expected old address (or already the new one: a retry sends nothing).
-    async fn preconditions(&self, step: &PlanStep, resumed: bool) -> Result<(), String> {
+    /// Journals that the step's newer-data guard passed, before the step acts: a resume
+    /// after this point skips the guard (the step's own data is newer by nature), a resume
+    /// before it runs the guard again.
+    fn guard_passed(&self, step: &PlanStep, said: &str) -> Result<(), String> {
+        let ev = self
+            .run
+            .step(step, StepState::Running, Timestamp::now())
+            .with(GUARD_KEY, said);
+        self.e.append(&ev)
+    }
+
+    async fn preconditions(&self, step: &PlanStep) -> Result<(), String> {
         let pool = &self.e.pool;
         for h in step.hosts() {
             answers(pool, &h.name)
@@ -429,9 +459,12 @@ impl<'a> Runner<'a> {
                         return Err(format!("cannot test the source {}: {why}", from.spec()));
                     }
                 }
-                // A copy back (return) must not overwrite newer data. Not re-checked on
-                // resume: the copy's own partial files are newer by nature.
-                if self.plan.runbook == "return" && self.plan.mode != Mode::Drill && !resumed {
+                // A copy back (return) must not overwrite newer data. Not re-checked once
+                // passed (journaled): the copy's own partial files are newer by nature.
+                if self.plan.runbook == "return"
+                    && self.plan.mode != Mode::Drill
+                    && !self.guarded.contains(&step.number)
+                {
                     let src = newest_mtime(pool, &from.host.name, &from.path)
                         .await
                         .map_err(|w| {
@@ -443,17 +476,18 @@ impl<'a> Runner<'a> {
                             format!("cannot read the newest file of {}: {w}", to.spec())
                         })?;
                     super::guards::check_not_newer(&from.spec(), src, &to.spec(), dst)?;
-                    self.say(
-                        step.number,
-                        "the target holds no data newer than its source",
-                    );
+                    let said = "the target holds no data newer than its source";
+                    self.say(step.number, said);
+                    self.guard_passed(step, said)?;
                 }
             }
             // An import back (return) must not replace a live database changed since the
-            // dump (db_import_guard.rs). Not re-checked on resume: the import's own database
-            // is newer by nature.
+            // dump (db_import_guard.rs). Not re-checked once passed (journaled): the import's
+            // own database is newer by nature.
             Resolved::DbImport { .. }
-                if self.plan.runbook == "return" && self.plan.mode != Mode::Drill && !resumed =>
+                if self.plan.runbook == "return"
+                    && self.plan.mode != Mode::Drill
+                    && !self.guarded.contains(&step.number) =>
             {
                 let said = crate::drp::db_import::not_newer_step(
                     pool,
@@ -463,6 +497,7 @@ impl<'a> Runner<'a> {
                 )
                 .await?;
                 self.say(step.number, sanitize(&said));
+                self.guard_passed(step, &sanitize(&said))?;
             }
             Resolved::Dns {
                 new_address,
