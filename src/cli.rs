@@ -158,6 +158,8 @@ fn console(cfg: Config, cli: &Cli, demo: Option<crate::demo::Faults>) -> i32 {
         read_only: cli.read_only,
         theme,
         demo,
+        drp_journal: None,
+        drp_lock_dir: None,
     };
     run_async(async move {
         match crate::ui::run(opts).await {
@@ -190,6 +192,8 @@ fn demo(cli: &Cli) -> i32 {
             read_only: cli.read_only,
             theme,
             demo: Some(site.faults()),
+            drp_journal: Some(site.journal()),
+            drp_lock_dir: Some(site.lock_dir()),
         };
         let code = match crate::ui::run(opts).await {
             Ok(()) => 0,

@@ -77,6 +77,8 @@ pub struct LiveRun {
     pub log: VecDeque<String>,
     pub needs_ack: Option<(usize, String)>,
     pub ended: Option<(StepState, String)>,
+    /// The operator asked it to stop once its current step has finished (`x`, confirmed).
+    pub stop_asked: bool,
 }
 
 impl LiveRun {
@@ -97,11 +99,17 @@ impl LiveRun {
             log: VecDeque::new(),
             needs_ack: None,
             ended: None,
+            stop_asked: false,
         }
     }
 
     pub fn running(&self) -> bool {
         self.ended.is_none()
+    }
+
+    /// The step running now, if one is.
+    pub fn current(&self) -> Option<&LiveStep> {
+        self.steps.iter().find(|s| s.state == StepState::Running)
     }
 
     fn step(&mut self, n: usize) -> &mut LiveStep {
@@ -366,6 +374,8 @@ fn form_enter(state: &mut ConsoleState) -> Effect {
                 run.needs_ack = None;
                 run.ended = None;
                 run.resumed = true;
+                // A new engine goes on, with a new stop signal.
+                run.stop_asked = false;
             }
             let mut acks = BTreeMap::new();
             acks.insert(

@@ -6,7 +6,7 @@ use super::*;
 use crate::drp::engine::RunUpdate;
 use crate::ui::render::fixtures::{press, site};
 use crate::ui::state::Screen;
-use crossterm::event::KeyCode;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 fn on_drp(mode: Mode) -> ConsoleState {
     let mut st = site();
@@ -284,6 +284,168 @@ fn an_unfinished_run_in_the_journal_is_resumed_with_c() {
     assert!(st.dialog.is_none());
     let live = st.drp.run.as_ref().unwrap();
     assert!(live.resumed && live.order.as_deref() == Some("REF-9"));
+}
+
+fn ctrl_c(st: &mut ConsoleState) -> Effect {
+    crate::ui::update::on_key(
+        st,
+        &KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
+    )
+}
+
+fn a_step_running(st: &mut ConsoleState) {
+    live(st);
+    st.on_run_update(RunUpdate::StepStarted {
+        n: 2,
+        kind: "copy".into(),
+        title: "Files".into(),
+    });
+}
+
+#[test]
+fn x_asks_then_stops_the_live_run_after_its_step() {
+    let mut st = on_drp(Mode::Drill);
+    // Nothing live: x says so and stops nothing.
+    assert_eq!(press(&mut st, KeyCode::Char('x')), Effect::None);
+    let d = st.dialog.take().expect("a word on why");
+    assert!(
+        d.confirm_word.is_none() && d.body[0].contains("nothing to stop"),
+        "{d:?}"
+    );
+
+    a_step_running(&mut st);
+    assert_eq!(press(&mut st, KeyCode::Char('x')), Effect::None);
+    let d = st.dialog.as_ref().expect("the stop dialog");
+    assert_eq!(d.on_confirm, DialogAction::StopAfterStep);
+    assert_eq!(d.confirm_word.as_deref(), Some("STOP"));
+    assert!(d.body[0].contains("once step 2 (copy: Files), RUNNING now, has finished"));
+    // Enter alone, or another word, stops nothing.
+    assert_eq!(press(&mut st, KeyCode::Enter), Effect::None);
+    typed(&mut st, "stop");
+    assert_eq!(press(&mut st, KeyCode::Enter), Effect::None);
+    assert!(st.dialog.as_ref().unwrap().error.is_some());
+    assert!(!st.drp.run.as_ref().unwrap().stop_asked);
+    typed(&mut st, "STOP");
+    assert_eq!(press(&mut st, KeyCode::Enter), Effect::StopAfterStep);
+    assert!(st.dialog.is_none());
+    assert!(st.drp.run.as_ref().unwrap().stop_asked);
+    assert!(st.drp.run.as_ref().unwrap().running(), "the step goes on");
+    // Asked once is asked: x again only says so.
+    press(&mut st, KeyCode::Char('x'));
+    let d = st.dialog.take().unwrap();
+    assert!(
+        d.confirm_word.is_none() && d.body[0].contains("already asked"),
+        "{d:?}"
+    );
+
+    // Esc cancels without asking anything.
+    let mut st = on_drp(Mode::Drill);
+    a_step_running(&mut st);
+    press(&mut st, KeyCode::Char('x'));
+    assert_eq!(press(&mut st, KeyCode::Esc), Effect::None);
+    assert!(st.dialog.is_none() && !st.drp.run.as_ref().unwrap().stop_asked);
+    // The run ended while the dialog was open: confirming stops nothing.
+    press(&mut st, KeyCode::Char('x'));
+    st.on_run_update(RunUpdate::Ended {
+        state: StepState::Done,
+        summary: "every step done".into(),
+    });
+    typed(&mut st, "STOP");
+    assert_eq!(press(&mut st, KeyCode::Enter), Effect::None);
+
+    // Not on the DRP screen, or read-only: x does nothing.
+    let mut st = on_drp(Mode::Drill);
+    a_step_running(&mut st);
+    st.screen = crate::ui::state::Screen::Overview;
+    assert_eq!(press(&mut st, KeyCode::Char('x')), Effect::None);
+    assert!(st.dialog.is_none());
+    st.screen = crate::ui::state::Screen::Drp;
+    st.read_only = true;
+    assert_eq!(press(&mut st, KeyCode::Char('x')), Effect::None);
+    assert!(st.dialog.is_none());
+    assert_eq!(
+        crate::ui::update::apply(&mut st, crate::ui::keys::Action::StopAfterStep),
+        Effect::None
+    );
+    assert!(st.dialog.is_none());
+}
+
+#[test]
+fn an_answered_confirm_step_goes_on_with_a_new_stop() {
+    let mut st = on_drp(Mode::Drill);
+    a_step_running(&mut st);
+    st.drp.run.as_mut().unwrap().stop_asked = true;
+    st.on_run_update(RunUpdate::NeedsAck {
+        n: 3,
+        ask: "call held?".into(),
+    });
+    st.on_run_update(RunUpdate::Ended {
+        state: StepState::Pending,
+        summary: "stopped at step 3".into(),
+    });
+    typed(&mut st, "yes, 03:10");
+    assert!(matches!(
+        press(&mut st, KeyCode::Enter),
+        Effect::ResumeRun(_)
+    ));
+    assert!(
+        !st.drp.run.as_ref().unwrap().stop_asked,
+        "a new engine, a new signal"
+    );
+}
+
+#[test]
+fn q_quits_at_once_without_a_live_run_and_asks_with_one() {
+    let mut st = on_drp(Mode::Drill);
+    assert_eq!(press(&mut st, KeyCode::Char('q')), Effect::Quit);
+    assert_eq!(ctrl_c(&mut st), Effect::Quit);
+
+    a_step_running(&mut st);
+    for quit in [
+        |st: &mut ConsoleState| press(st, KeyCode::Char('q')),
+        ctrl_c,
+    ] {
+        assert_eq!(quit(&mut st), Effect::None);
+        let d = st.dialog.as_ref().expect("the quit prompt");
+        assert_eq!(d.on_confirm, DialogAction::Quit);
+        assert!(
+            d.body[0].contains("step 2 (copy: Files) is RUNNING"),
+            "{d:?}"
+        );
+        // Esc (or Ctrl-C, like in every popup) keeps the console and the run.
+        assert_eq!(press(&mut st, KeyCode::Esc), Effect::None);
+        assert!(st.dialog.is_none());
+        assert!(st.drp.run.as_ref().unwrap().running());
+    }
+    press(&mut st, KeyCode::Char('q'));
+    assert_eq!(ctrl_c(&mut st), Effect::None);
+    assert!(st.dialog.is_none());
+    // Typing q in the prompt is typing, not quitting.
+    press(&mut st, KeyCode::Char('q'));
+    typed(&mut st, "q");
+    assert_eq!(press(&mut st, KeyCode::Enter), Effect::None);
+    assert!(st.dialog.is_some());
+    typed(&mut st, "QUIT");
+    assert_eq!(press(&mut st, KeyCode::Enter), Effect::Quit);
+
+    // From the help too.
+    let mut st = on_drp(Mode::Drill);
+    a_step_running(&mut st);
+    press(&mut st, KeyCode::Char('?'));
+    assert!(st.help);
+    assert_eq!(press(&mut st, KeyCode::Char('q')), Effect::None);
+    assert!(!st.help);
+    assert_eq!(
+        st.dialog.as_ref().map(|d| &d.on_confirm),
+        Some(&DialogAction::Quit)
+    );
+    // Once the run has ended (at a confirm step, or done), q quits at once again.
+    st.dialog = None;
+    st.on_run_update(RunUpdate::Ended {
+        state: StepState::Done,
+        summary: "every step done".into(),
+    });
+    assert_eq!(press(&mut st, KeyCode::Char('q')), Effect::Quit);
 }
 
 proptest::proptest! {

@@ -33,6 +33,8 @@ pub enum Action {
     StartRun,
     /// DRP screen: take up the journal's unfinished run.
     ResumeRun,
+    /// DRP screen: ask the live run to stop once its current step has finished (asks first).
+    StopAfterStep,
 }
 
 /// A key as the table names it.
@@ -222,8 +224,19 @@ pub const BINDINGS: &[Binding] = &[
         Action::ResumeRun,
         "DRP: continue (resume) the journal's unfinished run",
     ),
+    act(
+        &[Char('x')],
+        "x",
+        Action::StopAfterStep,
+        "DRP: stop the live run once its current step has finished (asks; c resumes)",
+    ),
     bind(&[Char('?')], "?", Action::Help, "this help"),
-    bind(&[Char('q'), Ctrl('c')], "q", Action::Quit, "quit"),
+    bind(
+        &[Char('q'), Ctrl('c')],
+        "q",
+        Action::Quit,
+        "quit (asks first while a DRP run is live here)",
+    ),
     demo(
         &[Char('X')],
         "X",
@@ -312,7 +325,11 @@ mod tests {
         let a = key(KeyCode::Char('A'));
         assert_eq!(action_for(&a, false, false), Some(Action::PrepareAlert));
         assert_eq!(action_for(&a, false, true), None);
-        for (c, action) in [('s', Action::StartRun), ('c', Action::ResumeRun)] {
+        for (c, action) in [
+            ('s', Action::StartRun),
+            ('c', Action::ResumeRun),
+            ('x', Action::StopAfterStep),
+        ] {
             let k = key(KeyCode::Char(c));
             assert_eq!(action_for(&k, false, false), Some(action));
             assert_eq!(action_for(&k, true, true), None, "{c} under --read-only");
@@ -325,6 +342,7 @@ mod tests {
                         | Action::PrepareAlert
                         | Action::StartRun
                         | Action::ResumeRun
+                        | Action::StopAfterStep
                 ),
                 "an action key must be marked `acts`"
             );

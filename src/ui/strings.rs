@@ -15,10 +15,20 @@ pub const FILTER_HINT: &str = "Enter keep · Esc clear";
 pub const HINTS_OVERVIEW: &str = "Enter host · / filter · r refresh · p pause · ? help · q quit";
 pub const HINTS_HOST: &str = "Tab pane · ↑↓ scroll · Esc back · ? help · q quit";
 pub const HINTS_OTHER: &str = "1 Overview · ? help · q quit";
+/// Shorter forms of the hints, for a narrow footer.
+pub const HINTS_OVERVIEW_SHORT: &str = "Enter host · / filter · ? help · q quit";
+pub const HINTS_HOST_SHORT: &str = "Tab pane · Esc back · ? help · q quit";
+pub const HINTS_SHORT: &str = "? help · q quit";
 pub const HELP_TITLE: &str = " Keys ";
 pub const HELP_FOOTER: &str =
-    "No key changes a server without a typed confirmation. Any key closes.";
+    "No key changes a server without a typed confirmation. Any other key closes.";
+
+/// The help's bottom border when it scrolls: " ↑↓ PgUp PgDn: lines 1–22 of 36 ".
+pub fn help_more(first: usize, last: usize, total: usize) -> String {
+    format!(" ↑↓ PgUp PgDn: lines {first}–{last} of {total} ")
+}
 pub const JUMP_HOST: &str = "jump host";
+pub const JUMP_HOST_SHORT: &str = "jump";
 pub const NO_HOST_SELECTED: &str =
     "No host selected: pick one on the Overview (1) and press Enter.";
 pub const PANE_HARDWARE: &str = "Hardware";
@@ -38,6 +48,16 @@ pub fn demo_fault(fault: crate::demo::Fault) -> &'static str {
         crate::demo::Fault::DiskFills => "disk full",
         crate::demo::Fault::ServiceStops => "service down",
         crate::demo::Fault::ReplicationBreaks => "repl. broken",
+    }
+}
+
+/// A demo fault in a word, for an 80-column footer.
+pub fn demo_fault_short(fault: crate::demo::Fault) -> &'static str {
+    match fault {
+        crate::demo::Fault::ProductionDark => "dark",
+        crate::demo::Fault::DiskFills => "disk",
+        crate::demo::Fault::ServiceStops => "nginx",
+        crate::demo::Fault::ReplicationBreaks => "repl",
     }
 }
 
@@ -71,6 +91,13 @@ pub const JOURNAL_KEYS_HINT: &str = "↑↓ run · PgUp PgDn steps";
 pub const RUN_NOT_ENDED: &str =
     "no end recorded: running now, or interrupted (vigie drp status tells which)";
 pub const RUN_INTERRUPTED: &str = "no end recorded: interrupted, a later run followed";
+
+/// The journal's word on a run stopped between two steps by an operator.
+pub fn run_stopped(who: &str) -> String {
+    format!(
+        "not ended: stopped by {who} between two steps; c on the DRP screen (4) or vigie drp resume goes on"
+    )
+}
 
 // The DRP screen (4), before a run.
 pub const DRP_KEYS_HINT: &str = "↑↓ runbook · m mode · PgUp PgDn scroll";
@@ -175,6 +202,42 @@ pub const RUN_FOOTER: &str =
 pub const RUN_LOG: &str = " log ";
 pub const RUN_WAITING: &str = "checking the guards…";
 pub const RUN_CLOSE: &str = "Esc closes this view";
+pub const RUN_AT_GUARDS: &str = "it is checking its guards, no step has started";
+pub const RUN_BETWEEN_STEPS: &str = "it is between two steps";
+/// The live view's keys, longest first (the footer keeps what fits).
+pub const RUN_KEY_STOP: &str = "x stop after this step";
+pub const RUN_KEY_QUIT: &str = "q quit (asks)";
+pub const RUN_FOOTER_SHORT: &str = "the run goes on on the hosts if this console is lost";
+pub const RUN_FOOTER_SHORTER: &str = "goes on if this console is lost";
+pub const RUN_STOP_ASKED: &str = "STOP ASKED";
+pub const RUN_STOPPING: &str = "stops once the running step has finished (not interrupted)";
+pub const RUN_STOPPED_NEXT: &str =
+    "stopped as asked: c (or vigie drp resume) goes on at the next step";
+
+// "Stop after this step" and the quit prompt during a live run.
+pub const STOP_TITLE: &str = " Stop the run after this step ";
+pub const STOP_WORD: &str = "STOP";
+pub const STOP_NOTHING_LIVE: &str = "No DRP run is live in this console: there is nothing to stop.";
+pub const STOP_ALREADY: &str =
+    "A stop is already asked: the run stops once its current step has finished.";
+pub const STOP_NOT_INTERRUPTED: &str = "The step running now is not interrupted: a detached \
+     job (a copy, an import, a command) goes on to its end on its host. No further step is \
+     started.";
+pub const STOP_JOURNAL: &str = "The journal records that you stopped the run and after which \
+     step; the run is not ended and keeps its lock on the DRP host.";
+pub const STOP_RESUME: &str =
+    "c (or vigie drp resume) goes on at the next step, once the host is typed in full.";
+pub const QUIT_TITLE: &str = " Quit while a DRP run is live ";
+pub const QUIT_WORD: &str = "QUIT";
+pub const QUIT_MEANS: &str = "Quitting stops this console and the DRP engine in it: a \
+     detached step (a copy, an import, a command) goes on to its end on its host, a step the \
+     console carries itself (ticket, DNS, wait) is cut short; the journal shows the step \
+     RUNNING, and no further step starts.";
+pub const QUIT_RESUME: &str = "Resume later with c on the DRP screen (4) or vigie drp resume: \
+     the step is re-attached to or re-checked, never run again blindly.";
+pub const QUIT_INSTEAD: &str =
+    "To stop cleanly once the running step has finished instead: Esc, then x.";
+pub const QUIT_KEEP: &str = "Esc keeps the console and the run.";
 
 /// "Start the activate runbook in DRILL mode on site example?"
 pub fn start_what(runbook: &str, mode: crate::drp::model::Mode, site: &str) -> String {

@@ -20,6 +20,9 @@ pub enum Effect {
     StartRun(Box<crate::drp::engine::RunRequest>),
     /// Take up the journal's unfinished run with these answers to confirm steps.
     ResumeRun(std::collections::BTreeMap<u32, String>),
+    /// Ask the live run to stop once its current step has finished (confirmed by the
+    /// operator): the event loop raises the run's stop signal.
+    StopAfterStep,
 }
 
 const PAGE: usize = 10;
@@ -38,12 +41,23 @@ pub fn on_key(state: &mut ConsoleState, key: &KeyEvent) -> Effect {
         return Effect::None;
     }
     if state.help {
-        // Any key closes the help; the quit keys still quit.
-        state.help = false;
-        return match action_for(key, state.demo_keys(), state.read_only) {
-            Some(Action::Quit) => Effect::Quit,
-            _ => Effect::None,
-        };
+        // The scroll keys scroll it; any other key closes it; the quit keys still quit (and
+        // still ask first while a run is live).
+        let action = action_for(key, state.demo_keys(), state.read_only);
+        let limit = crate::ui::render::help_scroll_limit(state);
+        let scroll = |by: isize| step(state.help_scroll, by, limit + 1);
+        match action {
+            Some(Action::Up) => state.help_scroll = scroll(-1),
+            Some(Action::Down) => state.help_scroll = scroll(1),
+            Some(Action::PageUp) => state.help_scroll = scroll(-(PAGE as isize)),
+            Some(Action::PageDown) => state.help_scroll = scroll(PAGE as isize),
+            Some(Action::Quit) => {
+                state.help = false;
+                return apply(state, Action::Quit);
+            }
+            _ => state.help = false,
+        }
+        return Effect::None;
     }
     let Some(action) = action_for(key, state.demo_keys(), state.read_only) else {
         return Effect::None;
@@ -53,7 +67,14 @@ pub fn on_key(state: &mut ConsoleState, key: &KeyEvent) -> Effect {
 
 pub fn apply(state: &mut ConsoleState, action: Action) -> Effect {
     match action {
-        Action::Quit => return Effect::Quit,
+        Action::Quit => {
+            // A run live here goes on on its hosts, but no further step would start: say so
+            // first. Without one, quit at once.
+            match crate::ui::drp_stop::quit_dialog(state) {
+                Some(d) => state.dialog = Some(d),
+                None => return Effect::Quit,
+            }
+        }
         Action::Show(screen) => {
             state.screen = screen;
             state.scroll = 0;
@@ -92,7 +113,10 @@ pub fn apply(state: &mut ConsoleState, action: Action) -> Effect {
         Action::Filter => {
             state.filter.editing = true;
         }
-        Action::Help => state.help = true,
+        Action::Help => {
+            state.help = true;
+            state.help_scroll = 0;
+        }
         Action::RefreshNow => return Effect::RefreshNow,
         Action::Pause => state.set_paused(!state.paused),
         Action::DemoFault(f) => return Effect::ToggleFault(f),
@@ -147,6 +171,13 @@ pub fn apply(state: &mut ConsoleState, action: Action) -> Effect {
             let answers = crate::ui::render::production_answer(state)
                 == crate::drp::engine::guards::ProductionAnswer::Answers;
             state.dialog = Some(crate::ui::drp_run::start_dialog(state, plan, answers));
+        }
+        Action::StopAfterStep => {
+            if state.read_only || state.screen != Screen::Drp {
+                // `--read-only` is also refused by the key table (and starts no run).
+                return Effect::None;
+            }
+            state.dialog = Some(crate::ui::drp_stop::stop_dialog(state));
         }
         Action::ResumeRun => {
             if state.screen != Screen::Drp {
@@ -253,10 +284,23 @@ fn dialog_key(state: &mut ConsoleState, key: &KeyEvent) -> Effect {
 /// What a confirmed dialog does.
 fn confirm(state: &mut ConsoleState, action: crate::ui::state::DialogAction) -> Effect {
     use crate::ui::incident::{AlertOutcome, AlertStatus, Outgoing};
+    if action == crate::ui::state::DialogAction::Quit {
+        return Effect::Quit;
+    }
     if state.read_only {
         return Effect::None;
     }
     match action {
+        crate::ui::state::DialogAction::StopAfterStep => {
+            // The run may have ended while the dialog was open: nothing to stop then.
+            match state.drp.run.as_mut().filter(|r| r.running()) {
+                Some(run) => {
+                    run.stop_asked = true;
+                    Effect::StopAfterStep
+                }
+                None => Effect::None,
+            }
+        }
         crate::ui::state::DialogAction::SendAlert { key, ticket } => {
             let sending = state
                 .alert
@@ -277,6 +321,7 @@ fn confirm(state: &mut ConsoleState, action: crate::ui::state::DialogAction) -> 
         crate::ui::state::DialogAction::StartRun(_)
         | crate::ui::state::DialogAction::Ack { .. }
         | crate::ui::state::DialogAction::Resume { .. }
+        | crate::ui::state::DialogAction::Quit
         | crate::ui::state::DialogAction::Info => Effect::None,
     }
 }

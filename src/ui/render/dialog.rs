@@ -110,8 +110,17 @@ fn prompt_rows(d: &Dialog, width: usize) -> Vec<(Role, String)> {
     match &d.confirm_word {
         Some(word) => {
             let field = format!("> {}▏", sanitize(&d.input));
-            let hint = s::dialog_prompt(word, "send");
-            out.push((Role::Key, super::fit(&format!("{field}   {hint}"), width)));
+            let hint = s::dialog_prompt(word, d.on_confirm.verb());
+            let line = format!("{field}   {hint}");
+            if line.chars().count() <= width {
+                out.push((Role::Key, line));
+            } else {
+                // Narrow: the field, then what to type under it (never cut).
+                out.push((Role::Key, super::fit(&field, width)));
+                for w in wrap(&hint, width, "") {
+                    out.push((Role::Key, w));
+                }
+            }
         }
         None => out.push((Role::Key, super::fit(s::DIALOG_CLOSE, width))),
     }

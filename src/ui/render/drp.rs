@@ -6,7 +6,7 @@
 
 use super::fit;
 use crate::backup::evaluate::{human, when};
-use crate::drp::engine::FENCE_TIMEOUT_S;
+use crate::drp::engine::add_fence;
 use crate::drp::engine::guards::{FenceDecision, ProductionAnswer, check_marker, fence_decision};
 use crate::drp::lock::LockStatus;
 use crate::drp::model::{Action, ActiveSite, Endpoint, HostRef, Mode, Plan, PlanStep, Resolved};
@@ -128,25 +128,19 @@ fn selected_runbook(state: &ConsoleState) -> Option<&str> {
 }
 
 /// The plan of the selected runbook in the selected mode, resolved now from the console's
-/// backup readings, with the fencing step in front when the engine would put it there (the
-/// engine's own rule, from production's answer as the console last saw it). An emergency run
-/// while production answers needs a typed reason and fences: shown fenced.
+/// backup readings, with the fencing step in front where the engine puts it (the engine's own
+/// rule, [`add_fence`], from production's answer as the console last saw it): in planned
+/// mode, and in an emergency while production answers (which also needs a typed reason).
 pub(crate) fn plan_for(state: &ConsoleState) -> Result<Plan, PlanError> {
     let name = selected_runbook(state).unwrap_or_default();
-    let mode = state.drp.mode;
-    let mut plan = resolve(&state.config, name, mode, state.now, &state.datasets)?;
-    if let Some(d) = &state.config.drp
-        && let Some(fence) = &d.fence
-    {
-        let answer = production_answer(state);
-        let fenced = match start_decision(state) {
-            Ok(decision) => decision.fence,
-            Err(_) => mode == Mode::Emergency && answer == ProductionAnswer::Answers,
-        };
-        if fenced {
-            plan.add_fence(fence, d.fence_verify.as_deref(), FENCE_TIMEOUT_S);
-        }
-    }
+    let mut plan = resolve(
+        &state.config,
+        name,
+        state.drp.mode,
+        state.now,
+        &state.datasets,
+    )?;
+    add_fence(&state.config, &mut plan, &production_answer(state));
     Ok(plan)
 }
 

@@ -75,11 +75,51 @@ pub fn render(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme
         draw(frame, &tail, inner);
     }
     draw(frame, &end, end_area);
-    let footer = match run.running() {
-        true => vec![(Role::Muted, format!(" {}", s::RUN_FOOTER))],
-        false => vec![(Role::Key, format!(" {}", s::RUN_CLOSE))],
+    draw(frame, &[footer(state, run, width)], foot);
+}
+
+/// The view's last line: while the run is live, its keys (x stop after this step, q quit
+/// — it asks) and that the run goes on if this console is lost, shortened to `width`; once
+/// it ended, how to close the view.
+fn footer(state: &ConsoleState, run: &LiveRun, width: usize) -> Row {
+    if !run.running() {
+        return vec![(Role::Key, format!(" {}", s::RUN_CLOSE))];
+    }
+    let one = |role: Role, text: &str| vec![(role, text.to_string())];
+    let stop = match (run.stop_asked, state.read_only) {
+        (true, _) => vec![
+            vec![
+                (Role::Warn, s::RUN_STOP_ASKED.to_string()),
+                (Role::Text, format!(": {}", s::RUN_STOPPING)),
+            ],
+            one(Role::Warn, s::RUN_STOP_ASKED),
+        ],
+        (false, false) => vec![one(Role::Key, s::RUN_KEY_STOP)],
+        // `--read-only` starts no run; nothing that acts is offered anyway.
+        (false, true) => vec![Vec::new()],
     };
-    draw(frame, &[footer], foot);
+    let parts = [
+        stop,
+        vec![one(Role::Key, s::RUN_KEY_QUIT)],
+        vec![
+            one(Role::Muted, s::RUN_FOOTER),
+            one(Role::Muted, s::RUN_FOOTER_SHORT),
+            one(Role::Muted, s::RUN_FOOTER_SHORTER),
+            Vec::new(),
+        ],
+    ];
+    let pick = super::footer::choose(&parts, &[2, 2, 0, 2], width.saturating_sub(1), 3);
+    let mut row: Row = vec![(Role::Muted, " ".into())];
+    for (forms, i) in parts.iter().zip(pick) {
+        let Some(form) = forms.get(i).filter(|f| !f.is_empty()) else {
+            continue;
+        };
+        if row.len() > 1 {
+            row.push((Role::Muted, " · ".into()));
+        }
+        row.extend(form.iter().cloned());
+    }
+    row
 }
 
 /// The number of step lines, for PgDn not to scroll past the end.
@@ -115,6 +155,10 @@ fn header(state: &ConsoleState, run: &LiveRun) -> Row {
     row.push((Role::Text, sanitize(&run.operator)));
     if run.resumed {
         row.push((Role::Muted, " · resumed".into()));
+    }
+    if run.stop_asked && run.running() {
+        row.push((Role::Muted, " · ".into()));
+        row.push((Role::Warn, s::RUN_STOP_ASKED.into()));
     }
     let drp = state.config.drp.as_ref().map_or("", |d| d.drp.as_str());
     let lock = match run.lock.as_deref() {
@@ -259,6 +303,8 @@ fn ended_rows(run: &LiveRun) -> Vec<Row> {
             Role::Key,
             format!(" step {n} needs an answer: c answers it"),
         )]);
+    } else if run.stop_asked && *state == StepState::Pending {
+        out.push(vec![(Role::Key, format!(" {}", s::RUN_STOPPED_NEXT))]);
     } else {
         let next = s::run_next(*state);
         if !next.is_empty() {

@@ -149,10 +149,12 @@ fn live_run_mid_copy() {
         assert!(text.contains("RUNNING"), "{text}");
         assert!(text.contains("62 %  82.0 MiB/s  ETA 3m12s"), "{text}");
         assert!(text.contains("00:41:08"), "the copy's elapsed time: {text}");
+        // The keys of a live run, and that it does not need this console (shortened to fit).
         assert!(
-            text.contains("the run continues on the hosts if this console is lost"),
+            text.contains("x stop after this step · q quit (asks)"),
             "{text}"
         );
+        assert!(text.contains("if this console is lost"), "{text}");
     }
     let text = screen(&st, 120, 30);
     assert!(
@@ -247,4 +249,100 @@ fn an_unfinished_run_is_offered_for_resume_with_its_host_typed() {
     st.read_only = true;
     st.dialog = None;
     assert!(!screen(&st, 120, 30).contains("c resumes it"));
+}
+
+/// "Stop after this step" on the copy of `mid_copy`: the popup says what it means and asks
+/// STOP typed; once confirmed the view says the stop is asked; the engine's stop ends the
+/// view with how to go on.
+#[test]
+fn stop_after_this_step_asks_then_shows_the_stop() {
+    use crate::ui::update::Effect;
+    let mut st = mid_copy();
+    let text = screen(&st, 80, 24);
+    assert!(
+        text.contains("x stop after this step · q quit (asks)"),
+        "{text}"
+    );
+    assert_eq!(press(&mut st, KeyCode::Char('x')), Effect::None);
+    for (w, h) in SIZES {
+        let text = screen(&st, w, h);
+        insta::assert_snapshot!(format!("drp_stop_dialog_{w}x{h}"), text);
+        assert!(text.contains("Stop the run after this step"), "{text}");
+        assert!(
+            text.contains("type STOP and Enter to stop after this step"),
+            "{text}"
+        );
+    }
+    let body = st.dialog.as_ref().unwrap().body.join(" ");
+    assert!(
+        body.contains("stops once step 2 (copy: Copy files & configurations to the DRP server), RUNNING now, has finished"),
+        "{body}"
+    );
+    assert!(body.contains("not interrupted"), "{body}");
+    typed(&mut st, "STOP");
+    assert_eq!(press(&mut st, KeyCode::Enter), Effect::StopAfterStep);
+    assert!(st.dialog.is_none());
+    for (w, h) in SIZES {
+        let text = screen(&st, w, h);
+        assert!(text.contains("STOP ASKED"), "{text}");
+        assert!(!text.contains("x stop after this step"), "{text}");
+    }
+    insta::assert_snapshot!("drp_run_stop_asked_80x24", screen(&st, 80, 24));
+
+    // The copy ends; the engine does not start step 3 and says why.
+    st.on_run_update(RunUpdate::StepEnded {
+        n: 2,
+        state: StepState::Done,
+        summary: "180 GiB, 3 deletions".into(),
+    });
+    st.on_run_update(RunUpdate::Ended {
+        state: StepState::Pending,
+        // As the engine says it (`engine_stop::stopped_summary`).
+        summary: "stopped by alice@jump1 after step 2, as asked: step 3 was not started. The \
+                  run is not ended and keeps its lock: c (or `vigie drp resume`) goes on at \
+                  step 3"
+            .into(),
+    });
+    for (w, h) in SIZES {
+        let text = screen(&st, w, h);
+        insta::assert_snapshot!(format!("drp_run_stopped_{w}x{h}"), text);
+        assert!(
+            text.contains("PENDING stopped by alice@jump1 after step 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("stopped as asked: c (or vigie drp resume) goes on at the next step"),
+            "{text}"
+        );
+        assert!(text.contains("Esc closes this view"), "{text}");
+    }
+}
+
+#[test]
+fn quitting_during_a_live_run_asks_first() {
+    let mut st = mid_copy();
+    assert_eq!(
+        press(&mut st, KeyCode::Char('q')),
+        crate::ui::update::Effect::None
+    );
+    for (w, h) in SIZES {
+        let text = screen(&st, w, h);
+        insta::assert_snapshot!(format!("drp_quit_dialog_{w}x{h}"), text);
+        assert!(text.contains("Quit while a DRP run is live"), "{text}");
+        assert!(text.contains("type QUIT and Enter to quit"), "{text}");
+        assert!(
+            text.contains("Esc keeps the console and the run."),
+            "{text}"
+        );
+    }
+    let body = st.dialog.as_ref().unwrap().body.join(" ");
+    for words in [
+        "step 2 (copy: Copy files & configurations to the DRP server) is RUNNING",
+        "goes on to its end on its host",
+        "the journal shows the step RUNNING",
+        "vigie drp resume",
+        "Esc, then x",
+    ] {
+        assert!(body.contains(words), "{words}: {body}");
+    }
 }

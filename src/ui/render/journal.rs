@@ -212,9 +212,27 @@ fn runs_table(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme
 fn run_state(run: &RunState, newest: bool) -> (&'static str, Role) {
     match run.ended {
         Some((st, _)) => (st.word(), step_role(st)),
+        None if newest && stopped_by(run).is_some() => ("STOPPED", Role::Warn),
         None if newest => ("RUNNING", Role::Accent),
         None => ("INTERRUPTED", Role::Warn),
     }
+}
+
+/// Who stopped the run between two steps ("stop after this step"), when that is the last
+/// thing it journaled: its newest event is a step left PENDING with `stopped_by`.
+fn stopped_by(run: &RunState) -> Option<String> {
+    let last = run
+        .steps
+        .iter()
+        .filter_map(|s| s.last.as_ref())
+        .max_by_key(|e| e.at)?;
+    if last.state != StepState::Pending {
+        return None;
+    }
+    last.extra
+        .get("stopped_by")
+        .and_then(|v| v.as_str())
+        .map(sanitize)
 }
 
 fn step_role(st: StepState) -> Role {
@@ -360,10 +378,10 @@ fn step_rows(state: &ConsoleState, run: &RunState, width: usize) -> Vec<Row> {
         ],
         None => {
             let newest = state.journal.runs.first().is_some_and(|r| r.run == run.run);
-            let text = if newest {
-                s::RUN_NOT_ENDED
-            } else {
-                s::RUN_INTERRUPTED
+            let text = match (newest, stopped_by(run)) {
+                (true, Some(who)) => s::run_stopped(&who),
+                (true, None) => s::RUN_NOT_ENDED.to_string(),
+                (false, _) => s::RUN_INTERRUPTED.to_string(),
             };
             vec![(Role::Warn, format!(" {text}"))]
         }

@@ -218,6 +218,53 @@ fn an_unfinished_run_says_it_may_be_running_or_interrupted() {
 }
 
 #[test]
+fn a_run_stopped_between_two_steps_says_who_stopped_it() {
+    let mut st = journal_screen();
+    let dir = tempfile::tempdir().unwrap();
+    let j = Journal::at(dir.path().join("journal.jsonl"));
+    let mut events = run_events(
+        "20261128T220000Z-beef",
+        Mode::Drill,
+        "2026-11-28T22:00:00Z",
+        "alice",
+        2,
+        None,
+        None,
+    );
+    // As the engine journals "stop after this step" (`Runner::stopped`): the next step
+    // PENDING, with who stopped the run and after which step.
+    let p = plan(Mode::Drill);
+    let r = Run::new(&p, "20261128T220000Z-beef".into(), operator("alice"), None);
+    events.push(
+        r.step(&p.steps[2], StepState::Pending, at("2026-11-28T22:03:00Z"))
+            .verification("not started: stopped by alice@jump1 after step 2")
+            .with("stopped_by", "alice@jump1"),
+    );
+    for e in &events {
+        j.append(e).unwrap();
+    }
+    st.on_journal(j.read().map_err(|e| e.to_string()));
+    let text = screen(&st, 120, 30);
+    assert!(text.contains("STOPPED"), "{text}");
+    assert!(
+        text.contains("not ended: stopped by alice@jump1 between two steps"),
+        "{text}"
+    );
+    // The step's result column (cut at 120 columns).
+    assert!(
+        text.contains("PENDING                   Import the user database         not started: stopped by alice@jump1"),
+        "{text}"
+    );
+    // Resumed afterwards (a step RUNNING again): no longer said stopped.
+    let resumed = r.step(&p.steps[2], StepState::Running, at("2026-11-28T22:10:00Z"));
+    j.append(&resumed).unwrap();
+    st.on_journal(j.read().map_err(|e| e.to_string()));
+    let text = screen(&st, 120, 30);
+    assert!(!text.contains("STOPPED"), "{text}");
+    assert!(text.contains("RUNNING"), "{text}");
+}
+
+#[test]
 fn an_unreadable_journal_says_why() {
     let mut st = journal_screen();
     st.on_journal(Err("Permission denied".into()));
