@@ -41,16 +41,20 @@ impl Engine {
                     let mut tracker = tracker;
                     let mut tick = tokio::time::interval(refresh);
                     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-                    tick.tick().await; // the first tick is immediate
+                    let mut due = tick.tick().await; // the first tick is immediate
                     loop {
-                        let snap = refresh_host(&pool, &host, &mut tracker, settings).await;
+                        let mut snap = refresh_host(&pool, &host, &mut tracker, settings).await;
+                        snap.stats.due = Some(due.into_std());
                         if tx.send(snap).is_err() {
                             return; // nobody listens any more
                         }
-                        tokio::select! {
-                            _ = tick.tick() => {}
-                            _ = wake.notified() => tick.reset(),
-                        }
+                        due = tokio::select! {
+                            due = tick.tick() => due,
+                            _ = wake.notified() => {
+                                tick.reset();
+                                tokio::time::Instant::now()
+                            }
+                        };
                     }
                 })
             })

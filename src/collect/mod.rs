@@ -62,6 +62,9 @@ pub struct ExecStats {
     pub exec: Option<Duration>,
     pub bytes_in: usize,
     pub slow_sections: bool,
+    /// When this refresh was due (its tick of the host's schedule, or the moment `r` asked
+    /// for it): the refresh latency is measured from here (`benches/scale.rs`).
+    pub due: Option<std::time::Instant>,
 }
 
 /// How every refresh of a host is made.

@@ -3,8 +3,10 @@
 //! network: collectors run in their own tasks and only send owned snapshots.
 
 pub mod drp_run;
+pub mod drp_stop;
 pub mod incident;
 pub mod keys;
+pub mod redraw;
 pub mod render;
 pub mod state;
 pub mod strings;
@@ -33,6 +35,12 @@ pub struct ConsoleOptions {
     pub theme: Theme,
     /// The demo's fault switches, when running `vigie demo`.
     pub demo: Option<Faults>,
+    /// Where DRP runs are journaled instead of the site's journal in the state directory
+    /// (`vigie demo`: the demo's own directory).
+    pub drp_journal: Option<crate::drp::journal::Journal>,
+    /// The DRP lock's directory on the DRP host instead of its default (`vigie demo`: the DRP
+    /// server's sandbox, never this machine's /var/lib/vigie).
+    pub drp_lock_dir: Option<String>,
 }
 
 /// Run the console until the operator quits or the terminal goes away.
@@ -56,19 +64,27 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<()> {
         state.demo = Some(demo_switches(faults));
     }
     let (journal_tx, mut journal_rx) = tokio::sync::mpsc::unbounded_channel();
-    let journal = crate::drp::journal::Journal::for_site(&config.site.name);
+    let journal = opts
+        .drp_journal
+        .clone()
+        .or_else(|| crate::drp::journal::Journal::for_site(&config.site.name));
     state.journal.path = journal.as_ref().map(|j| j.path().to_path_buf());
     let run_journal = journal.clone();
-    let journal_task = journal.map(|j| spawn_journal_watch(j, journal_tx));
+    // Poked when a run here stops: the journal is read at once, so that `c` right after a
+    // stop offers to go on where the run really is.
+    let journal_now = Arc::new(tokio::sync::Notify::new());
+    let journal_task = journal.map(|j| spawn_journal_watch(j, journal_tx, journal_now.clone()));
     // The run started or resumed here, and the DRP lock's readings (DRP screen).
     let (run_tx, mut run_rx) = tokio::sync::mpsc::unbounded_channel();
     let (lock_tx, mut lock_rx) = tokio::sync::mpsc::unbounded_channel();
     let mut lock_asked: Option<std::time::Instant> = None;
-    let drp = DrpTasks {
+    let mut drp = DrpTasks {
         config: config.clone(),
         pool: pool.clone(),
         journal: run_journal,
         read_only: opts.read_only,
+        stop: None,
+        lock_dir: opts.drp_lock_dir.clone(),
     };
     let (alert_tx, mut alert_rx) = tokio::sync::mpsc::unbounded_channel();
     let theme = opts.theme;
@@ -81,12 +97,23 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<()> {
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut jump_host = tokio::time::interval(config.site.refresh);
+    // Not sampled while paused; on resume, one sample, not the missed ones in a burst.
+    jump_host.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // Something shown may have changed: render, and write to the terminal only what differs
+    // from the screen (a snapshot or a second that changes nothing shown writes nothing).
     let mut dirty = true;
+    let mut presenter = redraw::Presenter::new();
+    // Snapshots come in bursts (every host on the same tick): their frame waits for the rest
+    // of the burst, so that 500 hosts make a few frames rather than hundreds.
+    let mut data_frame: Option<tokio::time::Instant> = None;
     let mut shown_second = state.now.as_second();
+    // URL and blocklist results that arrived while paused, shown on resume like snapshots.
+    let mut held_site_checks = None;
     loop {
         if dirty {
-            guard.terminal.draw(|f| render::draw(f, &state, &theme))?;
+            presenter.present(&mut guard.terminal, |f| render::draw(f, &state, &theme))?;
             dirty = false;
+            data_frame = None;
         }
         tokio::select! {
             event = events.next() => match event {
@@ -111,12 +138,21 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<()> {
                         }
                         Effect::StartRun(req) => drp.start(*req, run_tx.clone()),
                         Effect::ResumeRun(acks) => drp.resume(acks, run_tx.clone()),
+                        Effect::StopAfterStep => drp.stop_after_step(),
                         Effect::None => {}
                     }
                     drp.read_lock(&state, &mut lock_asked, &lock_tx);
+                    if !state.paused
+                        && let Some(checks) = held_site_checks.take()
+                    {
+                        state.site_checks = checks;
+                    }
                     dirty = true;
                 }
-                Some(Ok(Event::Resize(..))) => dirty = true,
+                Some(Ok(Event::Resize(..))) => {
+                    presenter.invalidate();
+                    dirty = true;
+                }
                 Some(Ok(_)) => {}
                 // The terminal is gone (a dropped SSH session): nothing left to show.
                 Some(Err(_)) | None => break,
@@ -129,10 +165,15 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<()> {
                     state.apply(more);
                 }
                 state.now = jiff::Timestamp::now();
-                dirty = !state.paused;
+                if !state.paused && data_frame.is_none() {
+                    data_frame = Some(tokio::time::Instant::now() + redraw::DATA_FRAME);
+                }
             }
+            _ = tokio::time::sleep_until(data_frame.unwrap_or_else(tokio::time::Instant::now)),
+                if data_frame.is_some() => dirty = true,
             _ = clock.tick() => {
-                // The clock and the ages move once a second: redraw only then.
+                // Ages (seconds), a live run's progress and the clock's minute move with time:
+                // render once a second; the presenter writes only when something shown moved.
                 state.now = jiff::Timestamp::now();
                 if state.now.as_second() != shown_second {
                     shown_second = state.now.as_second();
@@ -142,14 +183,23 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<()> {
                 }
             }
             Some(checks) = site_rx.recv() => {
-                state.site_checks = checks;
-                dirty = !state.paused;
+                if state.paused {
+                    held_site_checks = Some(checks);
+                } else {
+                    state.site_checks = checks;
+                    dirty = true;
+                }
             }
             Some(update) = run_rx.recv() => {
                 state.now = jiff::Timestamp::now();
+                let mut ended = matches!(update, crate::drp::engine::RunUpdate::Ended { .. });
                 state.on_run_update(update);
                 while let Ok(more) = run_rx.try_recv() {
+                    ended |= matches!(more, crate::drp::engine::RunUpdate::Ended { .. });
                     state.on_run_update(more);
+                }
+                if ended {
+                    journal_now.notify_one();
                 }
                 dirty = true;
             }
@@ -171,10 +221,12 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<()> {
                 state.refresh_datasets();
                 dirty = true;
             }
-            _ = jump_host.tick() => {
+            // The jump host's own figures are data too: frozen while paused.
+            _ = jump_host.tick(), if !state.paused => {
                 state.console = Some(console_host.sample());
                 dirty = true;
             }
+            // Signals quit at once, live run or not: nobody is there to answer a prompt.
             _ = sigterm.recv() => break,
             _ = sighup.recv() => break,
         }
@@ -197,13 +249,18 @@ struct DrpTasks {
     pool: Arc<Pool>,
     journal: Option<crate::drp::journal::Journal>,
     read_only: bool,
+    /// The stop signal of the last run started or resumed here (a fresh one each time).
+    stop: Option<crate::drp::engine::StopSignal>,
+    /// `Engine::lock_dir` (the demo's).
+    lock_dir: Option<String>,
 }
 
 /// How often the lock is read again while the DRP screen is shown.
 const LOCK_EVERY: Duration = Duration::from_secs(10);
 
 impl DrpTasks {
-    fn engine(&self, tx: &crate::drp::engine::Updates) -> Option<crate::drp::engine::Engine> {
+    /// An engine for one run or resume, with its own stop signal (kept for `x`).
+    fn engine(&mut self, tx: &crate::drp::engine::Updates) -> Option<crate::drp::engine::Engine> {
         let Some(journal) = self.journal.clone() else {
             let _ = tx.send(crate::drp::engine::RunUpdate::Ended {
                 state: crate::drp::journal::StepState::Pending,
@@ -211,13 +268,25 @@ impl DrpTasks {
             });
             return None;
         };
+        let stop = crate::drp::engine::StopSignal::new();
+        self.stop = Some(stop.clone());
         Some(
             crate::drp::engine::Engine::new(self.config.clone(), self.pool.clone(), journal)
-                .read_only(self.read_only),
+                .read_only(self.read_only)
+                .stop_signal(stop)
+                .lock_dir(self.lock_dir.clone()),
         )
     }
 
-    fn start(&self, req: crate::drp::engine::RunRequest, tx: crate::drp::engine::Updates) {
+    /// "Stop after this step", confirmed: the engine sees it before its next step (a flag,
+    /// nothing waits).
+    fn stop_after_step(&self) {
+        if let Some(stop) = &self.stop {
+            stop.request();
+        }
+    }
+
+    fn start(&mut self, req: crate::drp::engine::RunRequest, tx: crate::drp::engine::Updates) {
         let Some(engine) = self.engine(&tx) else {
             return;
         };
@@ -228,7 +297,7 @@ impl DrpTasks {
     }
 
     fn resume(
-        &self,
+        &mut self,
         acks: std::collections::BTreeMap<u32, String>,
         tx: crate::drp::engine::Updates,
     ) {
@@ -259,7 +328,8 @@ impl DrpTasks {
             return;
         };
         let engine =
-            crate::drp::engine::Engine::new(self.config.clone(), self.pool.clone(), journal);
+            crate::drp::engine::Engine::new(self.config.clone(), self.pool.clone(), journal)
+                .lock_dir(self.lock_dir.clone());
         let tx = tx.clone();
         tokio::spawn(async move {
             let status = engine.lock_status().await;
@@ -272,7 +342,8 @@ impl DrpTasks {
 }
 
 /// Watches the journal: its length and modification time are checked every second, and the
-/// file is read again only when they change. All of it in this task, off the screen's path: a
+/// file is read again only when they change (and looked at at once when `now` is notified).
+/// All of it in this task, off the screen's path: a
 /// slow disk (a home directory on NFS) never holds the keys or the drawing. Reading it whole
 /// is cheap and it changes only during a run: 200 runs (2 MiB, years of drills) are read and
 /// parsed in 18 ms here, and their runs derived in 11 ms by `on_journal` (release build;
@@ -280,13 +351,17 @@ impl DrpTasks {
 fn spawn_journal_watch(
     journal: crate::drp::journal::Journal,
     tx: tokio::sync::mpsc::UnboundedSender<Result<crate::drp::journal::Reading, String>>,
+    now: Arc<tokio::sync::Notify>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut seen = None;
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = now.notified() => {}
+            }
             let stamp = match tokio::fs::metadata(journal.path()).await {
                 Ok(m) => Some((m.len(), m.modified().ok())),
                 Err(_) => None,

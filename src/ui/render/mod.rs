@@ -63,6 +63,11 @@ pub fn draw(frame: &mut Frame, state: &ConsoleState, theme: &Theme) {
     }
 }
 
+/// How far the help may scroll (its last line in view at 80×24).
+pub(crate) fn help_scroll_limit(state: &ConsoleState) -> usize {
+    help::scroll_limit(state)
+}
+
 /// How far PgDn may scroll the DRP plan or the journal's steps: their last line.
 pub(crate) fn scroll_limit(state: &ConsoleState) -> usize {
     match state.screen {

@@ -10,7 +10,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::{Block, Borders};
 
 /// One column: its title, width, and priority (lower survives longer on a narrow terminal).
 struct Column {
@@ -105,22 +105,47 @@ pub fn render(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme
         lines.push(Line::styled(format!(" {text}"), theme.style(Role::Muted)));
     }
     let selected = state.selected.min(hosts.len().saturating_sub(1));
+    // Keep the selection on screen when there are more hosts than lines; only the lines on
+    // screen are built (a 500-host site shows some 50 of them; benches/render.rs).
+    let height = usize::from(inner.height);
     let mut selected_line = 0;
+    if !hosts.is_empty() {
+        let mut line = lines.len();
+        let mut dc: Option<&str> = None;
+        for (i, host) in hosts.iter().enumerate() {
+            if dc != Some(host.datacenter.as_str()) {
+                dc = Some(host.datacenter.as_str());
+                line += 1;
+            }
+            if i == selected {
+                break;
+            }
+            line += 1;
+        }
+        selected_line = line;
+    }
+    let offset = selected_line.saturating_sub(height.saturating_sub(1));
+    let shown = offset..offset + height;
     let mut current_dc: Option<&str> = None;
     for (i, host) in hosts.iter().enumerate() {
         if current_dc != Some(host.datacenter.as_str()) {
             current_dc = Some(host.datacenter.as_str());
-            let title = format!("── {} ", host.datacenter);
-            let rule = "─".repeat(width.saturating_sub(title.chars().count()));
-            lines.push(Line::styled(
-                format!("{title}{rule}"),
-                theme.style(Role::Header),
-            ));
+            if shown.contains(&lines.len()) {
+                let title = format!("── {} ", host.datacenter);
+                let rule = "─".repeat(width.saturating_sub(title.chars().count()));
+                lines.push(Line::styled(
+                    format!("{title}{rule}"),
+                    theme.style(Role::Header),
+                ));
+            } else {
+                lines.push(Line::default());
+            }
         }
-        if i == selected {
-            selected_line = lines.len();
+        if shown.contains(&lines.len()) {
+            lines.push(row(host, state, &columns, width, i == selected, theme));
+        } else {
+            lines.push(Line::default());
         }
-        lines.push(row(host, state, &columns, width, i == selected, theme));
     }
     // A dataset's problems make the site's state too: say which, or the top bar's WARN has
     // no reason on this screen (details on the Backups screen).
@@ -190,11 +215,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme
             ]));
         }
     }
-    // Keep the selection on screen when there are more hosts than lines.
-    let height = usize::from(inner.height);
-    let offset = selected_line.saturating_sub(height.saturating_sub(1));
-    let visible: Vec<Line> = lines.into_iter().skip(offset).take(height).collect();
-    frame.render_widget(Paragraph::new(visible), inner);
+    // Line by line rather than through a Paragraph: no reflow to work out (a third of a
+    // 200-column frame's cost went there).
+    let buf = frame.buffer_mut();
+    for (y, line) in (inner.y..inner.bottom()).zip(lines.iter().skip(offset)) {
+        buf.set_line(inner.x, y, line, inner.width);
+    }
 }
 
 fn pick_columns(width: usize) -> Vec<&'static Column> {

@@ -500,3 +500,7 @@ fn a_window_from_part_of_the_servers_says_it_is_an_upper_bound() {
     assert!(top.contains("a server not read"), "{top}");
     assert!(top.contains("userdb 52 min lost"), "{top}");
 }
+
+/// At 80×24: every key in the help, a footer that never overflows.
+#[path = "fit_tests.rs"]
+mod fit;

@@ -15,7 +15,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme
     let clock = state
         .now
         .to_zoned_datetime(state.time_zone.clone())
-        .strftime("%H:%M:%S")
+        // Minutes: a clock in seconds would rewrite the terminal every second for nothing
+        // (an idle console writes nothing; ages in seconds still show each reading's age).
+        .strftime("%H:%M")
         .to_string();
     // The journal's active-site marker: after an activation the site runs on the DRP host.
     let active = match (state.journal.active, state.config.drp.as_ref()) {
