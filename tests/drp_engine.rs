@@ -8,11 +8,12 @@
 
 mod common;
 
+use common::drp::{self, ip, plant_files_backups, text, www};
 use common::http::{self, Log};
 use common::lab::Lab;
 use common::site::{DRP_HOSTS, HOUR, activate_order_and_copy, files_dataset, now};
 use serde_json::Value;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
@@ -228,56 +229,8 @@ impl Site {
     }
 
     fn journal(&self) -> Vec<Value> {
-        let path = self.state().join("vigie/lab/journal.jsonl");
-        std::fs::read_to_string(path)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        drp::journal(&self.state())
     }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// Backups of `files`: a tree on backup-a captured 30 h ago, a newer one on backup-b 6 h ago.
-fn plant_backups(lab: &Lab) {
-    for (host, name, age) in [
-        ("backup-a", "files-a", 30 * HOUR),
-        ("backup-b", "files-b", 6 * HOUR),
-    ] {
-        let at = now() - age;
-        lab.sh(
-            host,
-            &format!(
-                "rm -rf /var/backups/* && mkdir -p /var/backups/files/{name}/conf && \
-                 echo 'page from {host}' > /var/backups/files/{name}/index.html && \
-                 echo 'listen 80;' > /var/backups/files/{name}/conf/site.conf && \
-                 find /var/backups/files/{name} -exec touch -d @{at} {{}} +"
-            ),
-        );
-    }
-}
-
-/// The record's address on the lab's Knot.
-async fn www() -> Vec<IpAddr> {
-    let server: SocketAddr = "10.77.1.53:53".parse().unwrap();
-    let answers = vigie::drp::dns::current(&[server], "www.example.test").await;
-    answers
-        .first()
-        .and_then(|a| a.answer.as_ref().ok())
-        .map(|a| a.a.addresses.clone())
-        .unwrap_or_default()
-}
-
-fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap()
 }
 
 /// The step events of `run` in the journal: (step, state).
@@ -330,7 +283,7 @@ async fn activate_in_an_emergency_then_return_planned() {
     let lab = Lab::require();
     let began = Instant::now();
     clean(&lab);
-    plant_backups(&lab);
+    plant_files_backups(&lab, "");
     // Production's own data, older than anything the DRP will hold.
     lab.sh(
         "prod",
@@ -503,7 +456,7 @@ async fn activate_in_an_emergency_then_return_planned() {
 async fn a_drill_touches_neither_production_nor_the_dns() {
     let lab = Lab::require();
     clean(&lab);
-    plant_backups(&lab);
+    plant_files_backups(&lab, "");
     lab.sh(
         "prod",
         "mkdir -p /srv/www && echo prod > /srv/www/index.html",
@@ -583,7 +536,7 @@ async fn a_drill_touches_neither_production_nor_the_dns() {
 async fn the_guards_refuse_before_anything_is_done() {
     let lab = Lab::require();
     clean(&lab);
-    plant_backups(&lab);
+    plant_files_backups(&lab, "");
     let (addr, posts) = receiver().await;
     let site = Site::new(&lab, addr, true, "drp:/srv/www/");
     let run = |extra: &[&str]| {
@@ -732,7 +685,7 @@ async fn the_guards_refuse_before_anything_is_done() {
 async fn a_run_killed_during_its_copy_is_resumed_without_running_anything_twice() {
     let lab = Lab::require();
     clean(&lab);
-    plant_backups(&lab);
+    plant_files_backups(&lab, "");
     // Enough real bytes (and files) for the copy to take a moment.
     lab.sh(
         "backup-b",

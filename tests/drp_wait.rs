@@ -6,9 +6,9 @@
 
 mod common;
 
+use common::drp::{journal, plant_files_backups, text};
 use common::lab::Lab;
-use common::site::{DRP_HOSTS, HOUR, files_dataset, now, write_config};
-use serde_json::Value;
+use common::site::{DRP_HOSTS, files_dataset, write_config};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -63,19 +63,6 @@ timeout = "{timeout}"
     path
 }
 
-/// A backup of `files` on backup-b, 6 h old (the activation's loss window needs one).
-fn plant_backup(lab: &Lab) {
-    lab.sh(
-        "backup-b",
-        &format!(
-            "rm -rf /var/backups/* && mkdir -p /var/backups/files/files-b && \
-             echo page > /var/backups/files/files-b/index.html && \
-             find /var/backups/files/files-b -exec touch -d @{} {{}} +",
-            now() - 6 * HOUR
-        ),
-    );
-}
-
 fn activate(config: &Path, state: &Path) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
         .arg("--config")
@@ -88,23 +75,6 @@ fn activate(config: &Path, state: &Path) -> Output {
         .unwrap()
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn journal(state: &Path) -> Vec<Value> {
-    std::fs::read_to_string(state.join("vigie/lab/journal.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 fn clean(lab: &Lab) {
     let _ = lab.try_sh("drp", "rm -rf /var/lib/vigie/lock");
 }
@@ -113,7 +83,7 @@ fn clean(lab: &Lab) {
 fn the_wait_step_sees_the_site_answer_from_the_drp_after_the_dns_switch() {
     let lab = Lab::require();
     clean(&lab);
-    plant_backup(&lab);
+    plant_files_backups(&lab, "");
     let dir = tempfile::tempdir().unwrap();
     let config = site(&lab, dir.path(), "30s");
     let state = dir.path().join("state");
@@ -153,7 +123,7 @@ fn the_wait_step_sees_the_site_answer_from_the_drp_after_the_dns_switch() {
 fn a_site_that_does_not_answer_in_time_fails_the_wait_and_the_run_stops() {
     let lab = Lab::require();
     clean(&lab);
-    plant_backup(&lab);
+    plant_files_backups(&lab, "");
     let dir = tempfile::tempdir().unwrap();
     let config = site(&lab, dir.path(), "5s");
     let state = dir.path().join("state");

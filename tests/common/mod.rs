@@ -5,6 +5,7 @@
 pub mod lab;
 pub use lab::{Guard, Lab};
 pub mod config;
+pub mod drp;
 pub mod http;
 pub mod site;
 pub mod tty;

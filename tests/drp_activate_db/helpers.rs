@@ -3,6 +3,7 @@
 
 use super::common;
 use super::support::ScratchPg;
+pub(crate) use common::drp::text;
 use common::lab::Lab;
 use common::site::{DRP_HOSTS, HOUR, now};
 use serde_json::Value;
@@ -86,22 +87,8 @@ impl Site {
     }
 
     pub(crate) fn journal(&self) -> Vec<Value> {
-        let path = self.state().join("vigie/lab/journal.jsonl");
-        std::fs::read_to_string(path)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        common::drp::journal(&self.state())
     }
-}
-
-pub(crate) fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// Seconds since the epoch of an RFC 3339 time in the journal.

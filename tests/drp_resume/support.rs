@@ -1,11 +1,13 @@
 //! The site, the ticket receiver and the lab readings of tests/drp_resume.rs.
 
+use crate::common::drp::{KNOT, plant_files_backups};
+pub use crate::common::drp::{ip, text, www};
 use crate::common::http::{Log, Received};
 use crate::common::lab::Lab;
-use crate::common::site::{DRP_HOSTS, HOUR, files_dataset, now};
+use crate::common::site::{DRP_HOSTS, files_dataset};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -27,8 +29,6 @@ pub const TARGET: &str = "/var/tmp/vigie-resume-test/www";
 pub const WAITED: &str = "vigiewait";
 /// How long the receiver takes to answer a new ticket.
 pub const TICKET_DELAY: Duration = Duration::from_secs(1);
-/// The lab's Knot.
-const KNOT: &str = "10.77.1.53:53";
 
 // ---------------------------------------------------------------------------------------------
 // The ticket receiver: slow, and honouring the Idempotency-Key (a POST with a key already seen
@@ -285,37 +285,13 @@ impl Site {
     }
 }
 
-pub fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 // ---------------------------------------------------------------------------------------------
 // The lab
 
 /// Backups of `files`: a small tree on backup-a captured 30 h ago, a newer one on backup-b 6 h
 /// ago (the one copied), with a 300 kB file.
 pub fn plant_backups(lab: &Lab) {
-    for (host, name, age) in [
-        ("backup-a", "files-a", 30 * HOUR),
-        ("backup-b", "files-b", 6 * HOUR),
-    ] {
-        let at = now() - age;
-        lab.sh(
-            host,
-            &format!(
-                "rm -rf /var/backups/* && mkdir -p /var/backups/files/{name}/conf && \
-                 echo 'page from {host}' > /var/backups/files/{name}/index.html && \
-                 echo 'listen 80;' > /var/backups/files/{name}/conf/site.conf && \
-                 head -c 300000 /dev/urandom > /var/backups/files/{name}/data.bin && \
-                 find /var/backups/files/{name} -exec touch -d @{at} {{}} +"
-            ),
-        );
-    }
+    plant_files_backups(lab, "head -c 300000 /dev/urandom > data.bin;");
 }
 
 /// Everything a run leaves on the hosts, but the DNS record: the copy, the counters, the
@@ -345,17 +321,6 @@ pub fn count(lab: &Lab, host: &str, name: &str) -> usize {
         .unwrap()
 }
 
-/// The record's addresses on the lab's Knot.
-pub async fn www() -> Vec<IpAddr> {
-    let server: SocketAddr = KNOT.parse().unwrap();
-    let answers = vigie::drp::dns::current(&[server], "www.example.test").await;
-    answers
-        .first()
-        .and_then(|a| a.answer.as_ref().ok())
-        .map(|a| a.a.addresses.clone())
-        .unwrap_or_default()
-}
-
 /// www.example.test back on production (a signed update to Knot itself, as the lab's reset
 /// does).
 pub async fn www_back_to_prod(site: &Site) {
@@ -368,10 +333,6 @@ pub async fn www_back_to_prod(site: &Site) {
             .unwrap();
     }
     assert_eq!(www().await, vec![ip(PROD_PUBLIC)]);
-}
-
-pub fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap()
 }
 
 /// The serial of example.test on Knot: each applied update adds one.
