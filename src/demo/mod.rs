@@ -224,7 +224,13 @@ fn config_text(identity: &Path, known_hosts: &Path, ports: &[u16]) -> anyhow::Re
          known_hosts = {known_hosts}\n\
          use_ssh_config = false\n\
          connect_timeout = \"3s\"\n\
-         command_timeout = \"10s\"\n",
+         command_timeout = \"10s\"\n\
+         \n\
+         # Every demo host's root filesystem is this machine's own: how full its disk is says\n\
+         # nothing of the demo site (its disk fault fills prod's /srv).\n\
+         [thresholds.mounts.\"/\"]\n\
+         warn = \"none\"\n\
+         crit = \"none\"\n",
         user = toml_str(USER),
         identity = toml_str(utf8(identity)?),
         known_hosts = toml_str(utf8(known_hosts)?),
