@@ -156,29 +156,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme
         .filter(|c| c.state != State::Ok)
         .collect();
     backups.sort_by_key(|c| std::cmp::Reverse(c.state.severity()));
-    if !backups.is_empty() {
-        let title = format!("── {} ", s::BACKUP_PROBLEMS);
-        let rule = "─".repeat(width.saturating_sub(title.chars().count()));
-        lines.push(Line::styled(
-            format!("{title}{rule}"),
-            theme.style(Role::Header),
-        ));
-        for c in backups {
-            lines.push(Line::from(vec![
-                Span::styled(
-                    format!(" {:<5}", state_word(c.state)),
-                    state_style(theme, c.state),
-                ),
-                Span::styled(
-                    fit(
-                        &format!(" {}  {}", c.id, c.summary),
-                        width.saturating_sub(6),
-                    ),
-                    theme.style(Role::Text),
-                ),
-            ]));
-        }
-    }
+    push_check_group(&mut lines, s::BACKUP_PROBLEMS, &backups, width, theme);
     // URL tests and blocklists belong to no host: their own group, worst first, after the
     // hosts (the filter applies to them too).
     let filter = state.filter.text.to_lowercase();
@@ -192,29 +170,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &ConsoleState, theme: &Theme
         })
         .collect();
     site.sort_by_key(|c| std::cmp::Reverse(c.state.severity()));
-    if !site.is_empty() {
-        let title = format!("── {} ", s::SITE_CHECKS);
-        let rule = "─".repeat(width.saturating_sub(title.chars().count()));
-        lines.push(Line::styled(
-            format!("{title}{rule}"),
-            theme.style(Role::Header),
-        ));
-        for c in site {
-            lines.push(Line::from(vec![
-                Span::styled(
-                    format!(" {:<5}", state_word(c.state)),
-                    state_style(theme, c.state),
-                ),
-                Span::styled(
-                    fit(
-                        &format!(" {}  {}", c.id, c.summary),
-                        width.saturating_sub(6),
-                    ),
-                    theme.style(Role::Text),
-                ),
-            ]));
-        }
-    }
+    push_check_group(&mut lines, s::SITE_CHECKS, &site, width, theme);
     // Line by line rather than through a Paragraph: no reflow to work out (a third of a
     // 200-column frame's cost went there).
     let buf = frame.buffer_mut();
@@ -373,5 +329,40 @@ fn reason(h: &HostView) -> String {
     match problems.len() {
         1 => text,
         n => format!("(+{}) {text}", n - 1),
+    }
+}
+
+/// A group of checks that belong to no host row (a dataset's problems, the site's URL tests and
+/// blocklists): a titled rule, then one line per check, its state first.
+fn push_check_group(
+    lines: &mut Vec<Line<'static>>,
+    title: &str,
+    checks: &[&crate::checks::Check],
+    width: usize,
+    theme: &Theme,
+) {
+    if checks.is_empty() {
+        return;
+    }
+    let title = format!("── {title} ");
+    let rule = "─".repeat(width.saturating_sub(title.chars().count()));
+    lines.push(Line::styled(
+        format!("{title}{rule}"),
+        theme.style(Role::Header),
+    ));
+    for c in checks {
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!(" {:<5}", state_word(c.state)),
+                state_style(theme, c.state),
+            ),
+            Span::styled(
+                fit(
+                    &format!(" {}  {}", c.id, c.summary),
+                    width.saturating_sub(6),
+                ),
+                theme.style(Role::Text),
+            ),
+        ]));
     }
 }
